@@ -1,0 +1,24 @@
+"""The `intake-bot` command line: one Typer app with a sub-command group per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import chat, flows, review, run, safety
+
+app = typer.Typer(
+    name="intake-bot",
+    help="Gut-health intake bot: run it, try flows in a terminal, review intakes.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("run")(run.run)
+app.command("chat")(chat.chat)
+app.add_typer(flows.app, name="flows")
+app.add_typer(review.app, name="review")
+app.add_typer(safety.app, name="safety")
+
+
+def main() -> None:
+    """Entry point of the `intake-bot` console script."""
+    app()

@@ -1,0 +1,55 @@
+"""Settings of the product, read once at the edge from the environment or `.env`.
+
+Names are the contract of DESIGN §6 (prefix `INTAKE_`). Nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_FLOWS = Path(__file__).resolve().parent.parent / "flows" / "definitions"
+PLACEHOLDER_BOOKING_URL = "https://clinic.example/book?ref={intake_id}"
+
+
+class Settings(BaseSettings):
+    """Every setting of the product, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INTAKE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    database_url: str = "sqlite:///./intake.db"
+    flow: str = "gut_health"
+    flows_dir: Path = BUNDLED_FLOWS
+    booking_url: str = PLACEHOLDER_BOOKING_URL
+    review_chat_id: int | None = None
+    clinician_ids: str = ""
+    emergency_number: str = "112"
+    encryption_key: SecretStr | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    listen: str = "127.0.0.1:8080"
+    log_level: str = Field(default="INFO")
+
+    @field_validator("clinician_ids")
+    @classmethod
+    def _ids_are_numbers(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip() and not part.strip().lstrip("-").isdigit():
+                raise ValueError(f"'{part.strip()}' is not a Telegram user id (digits only)")
+        return value
+
+    @property
+    def clinician_id_set(self) -> frozenset[int]:
+        """The clinician allow-list as integers."""
+        return frozenset(int(p) for p in self.clinician_ids.split(",") if p.strip())
+
+    @property
+    def booking_url_is_placeholder(self) -> bool:
+        """Whether the booking link is still the shipped placeholder."""
+        return self.booking_url == PLACEHOLDER_BOOKING_URL

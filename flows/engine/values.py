@@ -1,0 +1,111 @@
+"""Channel-neutral values that cross the engine's boundary: what comes in, what goes out.
+
+Adapters (the terminal chat, the Telegram bot) turn their input into an `Action` inside an
+`Inbound`, and render each outgoing `Prompt` of a `Turn` in their own way. No transport type
+appears here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PromptKind(StrEnum):
+    """What an outgoing message is, so a renderer can style it."""
+
+    QUESTION = "question"  # waits for an answer (buttons and/or text)
+    INFO = "info"  # a message of the flow that needs no answer
+    NOTICE = "notice"  # a re-ask reason, a refusal, an acknowledgement
+    ESCALATION = "escalation"  # a red-flag message; emergency ones come first
+    REVIEW = "review"  # the review screen
+    END = "end"  # the last message of an intake
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One button of a prompt."""
+
+    value: str
+    label: str
+    selected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """One message to a patient."""
+
+    text: str
+    kind: PromptKind = PromptKind.NOTICE
+    step: str | None = None  # the step this prompt asks (None for plain messages)
+    answer_kind: str | None = None  # the step's answer kind, for the renderer
+    choices: tuple[Choice, ...] = ()
+    multi: bool = False  # toggle buttons plus a Done button
+    can_back: bool = False
+    can_skip: bool = False
+    progress: tuple[int, int] | None = None  # (question n, of about total)
+    level: str | None = None  # red-flag level for ESCALATION prompts
+
+
+class ActionKind(StrEnum):
+    """What a patient did."""
+
+    START = "start"
+    TEXT = "text"  # typed text (also an edited message that answers the current step)
+    CHOOSE = "choose"  # pressed an option button
+    TOGGLE = "toggle"  # pressed a multi-select option (selects or clears it)
+    DONE = "done"  # pressed Done on a multi-select
+    BACK = "back"
+    SKIP = "skip"
+    RESTART = "restart"
+    STATUS = "status"
+    HELP = "help"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A patient's input in channel-neutral form.
+
+    For CHOOSE / TOGGLE / DONE, `step` and `value` say which button was pressed and
+    `session_id` which intake it belonged to; a press on another step or session is stale.
+    """
+
+    kind: ActionKind
+    text: str | None = None
+    step: str | None = None
+    value: str | None = None
+    session_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What the channel knows of the patient, for the clinician summary only."""
+
+    display_name: str | None = None
+    username: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One patient update: who, which update (for idempotency), and what they did."""
+
+    user_id: int
+    action: Action
+    update_id: int | None = None  # None: not deduplicated (terminal chat)
+    profile: Profile = field(default_factory=Profile)
+    source: str | None = None  # a deep-link payload on /start
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The result of one patient update."""
+
+    prompts: tuple[Prompt, ...] = ()
+    session_id: int | None = None
+    ended: bool = False
+    escalation: str | None = None  # the highest red-flag level raised in this turn
+    duplicate: bool = False  # the update was seen before; nothing changed
+    stale: bool = False  # a button of another step or intake; nothing changed
+    answered_step: str | None = None  # the step this turn answered (renderers show it)
+    answer_text: str | None = None  # the answer as the patient would read it
