@@ -38,7 +38,8 @@ class Prompt:
     text: str
     kind: PromptKind = PromptKind.NOTICE
     step: str | None = None  # the step this prompt asks (None for plain messages)
-    answer_kind: str | None = None  # the step's answer kind, for the renderer
+    step_index: int | None = None  # the step's position in the flow, for button payloads
+    answer_kind: str | None = None  # the step's answer kind, or "confirm" / "review_pick"
     choices: tuple[Choice, ...] = ()
     multi: bool = False  # toggle buttons plus a Done button
     can_back: bool = False
@@ -57,24 +58,28 @@ class ActionKind(StrEnum):
     DONE = "done"  # pressed Done on a multi-select
     BACK = "back"
     SKIP = "skip"
+    CONFIRM = "confirm"  # answered a confirming question: option_index 0 yes, 1 no
     RESTART = "restart"
+    CANCEL = "cancel"  # stop the intake in progress without submitting it
     STATUS = "status"
     HELP = "help"
+    SCREEN = "screen"  # text screened for red flags only, never an answer (e.g. an old edit)
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
     """A patient's input in channel-neutral form.
 
-    For CHOOSE / TOGGLE / DONE, `step` and `value` say which button was pressed and
-    `session_id` which intake it belonged to; a press on another step or session is stale.
+    For button presses (CHOOSE, TOGGLE, DONE, BACK, SKIP, CONFIRM), `session_id`,
+    `step_index` and `option_index` say which button of which prompt was pressed; a press that
+    does not belong to the current prompt of the current intake is stale. Typed input is TEXT.
     """
 
     kind: ActionKind
     text: str | None = None
-    step: str | None = None
-    value: str | None = None
     session_id: int | None = None
+    step_index: int | None = None
+    option_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +114,4 @@ class Turn:
     stale: bool = False  # a button of another step or intake; nothing changed
     answered_step: str | None = None  # the step this turn answered (renderers show it)
     answer_text: str | None = None  # the answer as the patient would read it
+    refresh: bool = False  # prompts[0] replaces the pressed question in place (multi toggles)
