@@ -277,6 +277,26 @@ class PhraseRule(Strict):
     confirm: Text = Field(description="The confirming question: 'Did you mean ...?'")
 
 
+class Lexicon(Strict):
+    """Word knowledge of one language for the screen: spellings, clause breaks, conditions."""
+
+    variants: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="A word and its other spellings or forms (poo: [poop, stool]).",
+    )
+    clause_breaks: list[str] = Field(
+        default_factory=list, description="Words that end a clause, like 'but'."
+    )
+    not_negations: list[str] = Field(
+        default_factory=list,
+        description="Phrases with a negation word that negate nothing ('can't stop').",
+    )
+    conditions: list[str] = Field(
+        default_factory=list,
+        description="Condition names; '{condition}' in a question phrase stands for each.",
+    )
+
+
 class Screening(Strict):
     """Free-text screening data, reviewable by clinicians; code only matches."""
 
@@ -284,6 +304,7 @@ class Screening(Strict):
     negations: dict[LanguageCode, list[str]] = Field(default_factory=dict)
     diagnosis_seeking: dict[LanguageCode, list[str]] = Field(default_factory=dict)
     advice_seeking: dict[LanguageCode, list[str]] = Field(default_factory=dict)
+    lexicon: dict[LanguageCode, Lexicon] = Field(default_factory=dict)
 
 
 class WorkupHint(Strict):
