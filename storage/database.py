@@ -1,0 +1,125 @@
+"""The database: engine creation, SQLite tuning, transactions, and clear errors when it is unusable.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and every transaction
+starts with `BEGIN IMMEDIATE` so concurrent writers queue instead of failing or losing
+updates (see PITFALLS.md). PostgreSQL URLs use the psycopg driver; read-modify-write code asks
+for row locks with `for_update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from storage.sealing import Sealer
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StorageError(Exception):
+    """The database cannot be used; the message says why and what to check, never contents."""
+
+
+class Database:
+    """One engine plus the sealer for values at rest."""
+
+    def __init__(self, url: str, *, sealer: Sealer | None = None) -> None:
+        self.url = normalise_url(url)
+        self.sealer = sealer or Sealer()
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.engine = _create_engine(self.url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise StorageError(describe_operational_error(exc, self.url)) from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    def check(self) -> None:
+        """Raise StorageError unless the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise StorageError(describe_operational_error(exc, self.url)) from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def normalise_url(url: str) -> str:
+    """Pick the project's drivers: psycopg 3 for PostgreSQL."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def describe_operational_error(exc: BaseException, url: str) -> str:
+    """A clear, contents-free explanation of a database failure."""
+    detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+    where = safe_url(url)
+    if "locked" in detail:
+        return f"the database {where} is locked by another process (waited {BUSY_TIMEOUT_MS} ms)"
+    if "unable to open" in detail or "readonly" in detail:
+        return f"cannot open the database {where}: check the path exists and is writable"
+    return f"the database {where} is not usable: {detail}"
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        parent = Path(path).expanduser().resolve().parent
+        if not parent.exists():
+            raise StorageError(f"cannot open the database {url}: folder {parent} does not exist")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,146 @@
+"""Queries for patients, intake sessions, answers, processed updates and flow versions.
+
+Every function takes the open `Session` first and the rest keyword-only; none commits (the
+caller owns the transaction). `for_update` asks PostgreSQL for a row lock; SQLite already
+serialises writers with `BEGIN IMMEDIATE`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from storage.sealing import Sealer
+from storage.tables import Answer, FlowVersion, IntakeSession, Patient, ProcessedUpdate, utcnow
+
+ACTIVE = "active"
+
+
+def claim_update(session: Session, *, update_id: int) -> bool:
+    """Record `update_id` as processed; False when it was processed before."""
+    if session.get(ProcessedUpdate, update_id) is not None:
+        return False
+    session.add(ProcessedUpdate(update_id=update_id))
+    session.flush()
+    return True
+
+
+def find_patient(session: Session, *, telegram_user_id: int) -> Patient | None:
+    """The patient with this Telegram user id, if any."""
+    query = select(Patient).where(Patient.telegram_user_id == telegram_user_id)
+    return session.exec(query).first()
+
+
+def create_patient(
+    session: Session,
+    *,
+    telegram_user_id: int,
+    language: str | None,
+    display_name: str | None,
+    username: str | None,
+    sealer: Sealer,
+) -> Patient:
+    """A new consenting patient row."""
+    patient = Patient(
+        telegram_user_id=telegram_user_id,
+        language=language,
+        display_name=sealer.seal_optional(display_name),
+        username=sealer.seal_optional(username),
+        consented_at=utcnow(),
+    )
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def current_session(
+    session: Session, *, patient_id: int, for_update: bool = False
+) -> IntakeSession | None:
+    """The patient's newest intake session, locked when `for_update`."""
+    query = (
+        select(IntakeSession)
+        .where(IntakeSession.patient_id == patient_id)
+        .order_by(col(IntakeSession.id).desc())
+        .limit(1)
+    )
+    if for_update:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def load_answers(session: Session, *, session_id: int, sealer: Sealer) -> dict[str, Any]:
+    """Every stored answer of a session, by step id."""
+    rows = session.exec(select(Answer).where(Answer.session_id == session_id))
+    return {row.step_id: json.loads(sealer.unseal(row.value)) for row in rows}
+
+
+def save_answers(
+    session: Session,
+    *,
+    session_id: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    sealer: Sealer,
+) -> None:
+    """Write the difference between two answer maps (insert, update, delete)."""
+    removed = [step for step in before if step not in after]
+    if removed:
+        session.execute(
+            delete(Answer).where(
+                col(Answer.session_id) == session_id, col(Answer.step_id).in_(removed)
+            )
+        )
+    changed = {step: v for step, v in after.items() if step not in before or before[step] != v}
+    if not changed:
+        return
+    existing = {
+        row.step_id: row
+        for row in session.exec(
+            select(Answer).where(
+                Answer.session_id == session_id, col(Answer.step_id).in_(list(changed))
+            )
+        )
+    }
+    for step, value in changed.items():
+        sealed = sealer.seal(json.dumps(value))
+        row = existing.get(step)
+        if row is None:
+            session.add(Answer(session_id=session_id, step_id=step, value=sealed))
+        else:
+            row.value, row.answered_at = sealed, utcnow()
+            session.add(row)
+
+
+def delete_patient(session: Session, *, patient: Patient) -> list[int]:
+    """Erase a patient's answers, sessions' contents and personal fields; the session ids."""
+    ids = list(session.exec(select(IntakeSession.id).where(IntakeSession.patient_id == patient.id)))
+    session_ids = [i for i in ids if i is not None]
+    if session_ids:
+        session.execute(delete(Answer).where(col(Answer.session_id).in_(session_ids)))
+    for row in session.exec(select(IntakeSession).where(col(IntakeSession.id).in_(session_ids))):
+        row.state, row.source = {}, None
+        if row.status == ACTIVE:
+            row.status, row.ended_at = "withdrawn", utcnow()
+        session.add(row)
+    patient.display_name = patient.username = patient.language = None
+    patient.consented_at = None
+    session.add(patient)
+    return session_ids
+
+
+def stored_flow(session: Session, *, flow_id: str, version: int) -> FlowVersion | None:
+    """The stored source of a flow version."""
+    return session.get(FlowVersion, (flow_id, version))
+
+
+def store_flow(
+    session: Session, *, flow_id: str, version: int, digest: str, source: str
+) -> FlowVersion:
+    """Keep the source of a flow version (first writer wins)."""
+    row = FlowVersion(flow_id=flow_id, version=version, digest=digest, source=source)
+    session.add(row)
+    session.flush()
+    return row

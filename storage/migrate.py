@@ -1,0 +1,53 @@
+"""Schema migrations (Alembic, in `storage/migrations`), run programmatically at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage.database import Database, StorageError, describe_operational_error
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at the project's migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def upgrade(database: Database) -> None:
+    """Bring the database schema to the newest revision."""
+    config = alembic_config()
+    try:
+        with database.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+    except SQLAlchemyError as exc:
+        raise StorageError(describe_operational_error(exc, database.url)) from exc
+
+
+def current_revision(database: Database) -> str | None:
+    """The schema revision the database is at, or None when it is empty."""
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision of the migrations."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def autogenerate(database: Database, message: str) -> None:
+    """Write a new migration from the difference between the tables and the database."""
+    config = alembic_config()
+    with database.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)

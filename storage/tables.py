@@ -1,0 +1,149 @@
+"""The database tables (sqlmodel): patients, intake sessions, answers, review items, outbox, audit.
+
+Timestamps are timezone-aware UTC. Answer values, free text and names are stored sealed (see
+`storage.sealing`) when an encryption key is configured. Audit events never hold answer contents.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _optional_ts() -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+def _created_ts() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Patient(SQLModel, table=True):
+    """A person chatting with the bot; personal fields are sealed and erased on /delete."""
+
+    __tablename__ = "patients"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    language: str | None = None
+    display_name: str | None = None  # sealed
+    username: str | None = None  # sealed
+    consented_at: datetime | None = _optional_ts()
+    unreachable: bool = False
+    created_at: datetime = _created_ts()
+
+
+class IntakeSession(SQLModel, table=True):
+    """One run of a flow for one patient, pinned to the flow version it started on."""
+
+    __tablename__ = "intake_sessions"
+    __table_args__ = (Index("ix_sessions_patient_status", "patient_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id", index=True)
+    flow_id: str
+    flow_version: int
+    status: str = "active"  # active, completed, escalated, cancelled, withdrawn
+    current_step: str
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    source: str | None = None  # deep-link payload
+    started_at: datetime = _created_ts()
+    updated_at: datetime = _created_ts()
+    ended_at: datetime | None = _optional_ts()
+
+
+class Answer(SQLModel, table=True):
+    """The patient's answer to one step of one session (value sealed, JSON inside)."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("session_id", "step_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="intake_sessions.id", index=True)
+    step_id: str
+    value: str  # sealed JSON
+    answered_at: datetime = _created_ts()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """An inbound update already applied; a repeat changes nothing."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime = _created_ts()
+
+
+class ReviewItem(SQLModel, table=True):
+    """An intake queued for a clinician: pending -> claimed -> reviewed (or withdrawn)."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_queue", "status", "priority_rank", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="intake_sessions.id", unique=True)
+    priority: str  # emergency, same_day, soon, routine
+    priority_rank: int  # 0 emergency ... 3 routine, for ordering
+    red_flags: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    status: str = "pending"
+    claimed_by: str | None = None
+    claimed_at: datetime | None = _optional_ts()
+    reviewed_at: datetime | None = _optional_ts()
+    note: str | None = None  # sealed
+    review_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: datetime = _created_ts()
+    updated_at: datetime = _created_ts()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message owed to a chat (clinician notifications), retried until delivered."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "next_try_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str  # e.g. review_item, review_withdrawn, review_update
+    ref_id: int  # what the topic refers to (a review item id)
+    attempts: int = 0
+    next_try_at: datetime = _created_ts()
+    sent_at: datetime | None = _optional_ts()
+    last_error: str | None = None  # an error class or API description, never contents
+    created_at: datetime = _created_ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which intake; ids and event names only."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created_ts()
+    actor: str  # "patient:<telegram id>", "clinician:<telegram id>", "cli:<name>", "system"
+    action: str  # e.g. intake.completed, review.claimed, review.viewed, access.denied
+    session_id: int | None = Field(default=None, index=True)
+    review_item_id: int | None = Field(default=None, index=True)
+    detail: str | None = None  # an id or a status, never answer contents
+
+
+class FlowVersion(SQLModel, table=True):
+    """The exact source of each flow version sessions were started on, so they can finish on it."""
+
+    __tablename__ = "flow_versions"
+
+    flow_id: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    digest: str
+    source: str
+    created_at: datetime = _created_ts()
