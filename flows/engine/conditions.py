@@ -54,10 +54,10 @@ def _compare(cmp: Compare, answers: Answers) -> bool:
 def _order(cmp: Compare, value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    checks = (
-        (cmp.gt, lambda b: value > b),
-        (cmp.gte, lambda b: value >= b),
-        (cmp.lt, lambda b: value < b),
-        (cmp.lte, lambda b: value <= b),
+    number = float(value)
+    return (
+        (cmp.gt is not None and number > cmp.gt)
+        or (cmp.gte is not None and number >= cmp.gte)
+        or (cmp.lt is not None and number < cmp.lt)
+        or (cmp.lte is not None and number <= cmp.lte)
     )
-    return any(bound is not None and test(bound) for bound, test in checks)
