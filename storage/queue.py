@@ -1,18 +1,23 @@
 """Queries for the clinician side: review items, the outbox and audit events.
 
 Same conventions as `storage.intakes`: the session first, keyword-only arguments, no commits.
+State changes of a review item are single conditional `UPDATE`s whose row count says whether
+they happened, so of two clinicians claiming one item exactly one wins, on SQLite and
+PostgreSQL alike (see PITFALLS.md).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, func, update
+from sqlmodel import Session, col, select
 
-from storage.tables import AuditEvent, OutboxMessage, ReviewItem, utcnow
+from storage.tables import AuditEvent, IntakeSession, OutboxMessage, Patient, ReviewItem, utcnow
 
 PRIORITY_RANK = {"emergency": 0, "same_day": 1, "soon": 2, "routine": 3}
+STATUSES = ("pending", "claimed", "reviewed", "withdrawn")
 
 
 def queue_review(
@@ -62,3 +67,212 @@ def audit(
             detail=detail,
         )
     )
+
+
+# --- review items ----------------------------------------------------------------------------
+
+
+def list_review_items(
+    session: Session,
+    *,
+    status: str | None = None,
+    priority: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+) -> list[ReviewItem]:
+    """Review items, most urgent first, then oldest first, optionally filtered."""
+    query = select(ReviewItem)
+    if status is not None:
+        query = query.where(ReviewItem.status == status)
+    if priority is not None:
+        query = query.where(ReviewItem.priority == priority)
+    if since is not None:
+        query = query.where(col(ReviewItem.created_at) >= since)
+    if until is not None:
+        query = query.where(col(ReviewItem.created_at) < until)
+    query = query.order_by(
+        col(ReviewItem.priority_rank), col(ReviewItem.created_at), col(ReviewItem.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def get_review_item(session: Session, *, item_id: int) -> ReviewItem | None:
+    """The review item with this id, read fresh from the database."""
+    return session.exec(
+        select(ReviewItem).where(ReviewItem.id == item_id).execution_options(populate_existing=True)
+    ).first()
+
+
+def review_context(
+    session: Session, *, item: ReviewItem
+) -> tuple[IntakeSession | None, Patient | None]:
+    """The intake session and the patient a review item belongs to."""
+    intake = session.get(IntakeSession, item.session_id)
+    patient = session.get(Patient, intake.patient_id) if intake is not None else None
+    return intake, patient
+
+
+def count_review_items(session: Session) -> dict[tuple[str, str], int]:
+    """How many items there are per (status, priority)."""
+    query = select(ReviewItem.status, ReviewItem.priority, func.count()).group_by(
+        col(ReviewItem.status), col(ReviewItem.priority)
+    )
+    return {(status, priority): n for status, priority, n in session.exec(query)}
+
+
+def claim_item(session: Session, *, item_id: int, by: str) -> bool:
+    """Claim a pending item for `by`; False when it is not pending (someone else won)."""
+    now = utcnow()
+    return _transition(
+        session,
+        item_id,
+        ("pending",),
+        status="claimed",
+        claimed_by=by,
+        claimed_at=now,
+        updated_at=now,
+    )
+
+
+def release_item(session: Session, *, item_id: int) -> bool:
+    """Put a claimed item back in the queue; False when it is not claimed."""
+    return _transition(
+        session,
+        item_id,
+        ("claimed",),
+        status="pending",
+        claimed_by=None,
+        claimed_at=None,
+        updated_at=utcnow(),
+    )
+
+
+def mark_reviewed(session: Session, *, item_id: int, by: str, note: str | None) -> bool:
+    """Mark a pending or claimed item reviewed with a (sealed) note; False otherwise."""
+    now = utcnow()
+    claimed = _transition(
+        session,
+        item_id,
+        ("claimed",),
+        status="reviewed",
+        reviewed_at=now,
+        note=note,
+        updated_at=now,
+    )
+    if claimed:
+        return True
+    return _transition(
+        session,
+        item_id,
+        ("pending",),
+        status="reviewed",
+        claimed_by=by,
+        claimed_at=now,
+        reviewed_at=now,
+        note=note,
+        updated_at=now,
+    )
+
+
+def reopen_item(session: Session, *, item_id: int) -> bool:
+    """Send a reviewed item back to pending; False when it is not reviewed."""
+    return _transition(
+        session,
+        item_id,
+        ("reviewed",),
+        status="pending",
+        claimed_by=None,
+        claimed_at=None,
+        reviewed_at=None,
+        updated_at=utcnow(),
+    )
+
+
+def set_review_message(session: Session, *, item_id: int, message_id: int) -> None:
+    """Remember which review-chat message shows the item (for later edits)."""
+    session.execute(
+        update(ReviewItem).where(col(ReviewItem.id) == item_id).values(review_message_id=message_id)
+    )
+
+
+def _transition(session: Session, item_id: int, from_: tuple[str, ...], **values: Any) -> bool:
+    statement = (
+        update(ReviewItem)
+        .where(col(ReviewItem.id) == item_id, col(ReviewItem.status).in_(from_))
+        .values(**values)
+    )
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount == 1
+
+
+# --- outbox ----------------------------------------------------------------------------------
+
+
+def due_outbox(
+    session: Session, *, now: datetime | None = None, limit: int = 20
+) -> list[OutboxMessage]:
+    """Unsent outbox rows whose time has come, oldest first."""
+    query = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.sent_at).is_(None))
+        .where(col(OutboxMessage.next_try_at) <= (now or utcnow()))
+        .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def next_outbox_time(session: Session) -> datetime | None:
+    """When the earliest unsent outbox row is due, if any."""
+    query = select(func.min(OutboxMessage.next_try_at)).where(col(OutboxMessage.sent_at).is_(None))
+    return session.exec(query).first()
+
+
+def mark_sent(session: Session, *, row_id: int) -> None:
+    """Record an outbox row as delivered."""
+    row = session.get(OutboxMessage, row_id)
+    if row is not None:
+        row.sent_at, row.last_error = utcnow(), None
+        row.attempts += 1
+        session.add(row)
+
+
+def mark_failed(session: Session, *, row_id: int, error: str, next_try_at: datetime) -> int:
+    """Record a failed attempt and when to try again; the attempts so far."""
+    row = session.get(OutboxMessage, row_id)
+    if row is None:
+        return 0
+    row.attempts += 1
+    row.last_error, row.next_try_at = error[:200], next_try_at
+    session.add(row)
+    return row.attempts
+
+
+def pending_outbox(session: Session) -> list[OutboxMessage]:
+    """Every unsent outbox row (for status pages and tests)."""
+    query = select(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
+    return list(session.exec(query.order_by(col(OutboxMessage.id))))
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def audit_events(
+    session: Session,
+    *,
+    review_item_id: int | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+) -> list[AuditEvent]:
+    """Audit events, oldest first, optionally filtered."""
+    query = select(AuditEvent)
+    if review_item_id is not None:
+        query = query.where(AuditEvent.review_item_id == review_item_id)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    return list(session.exec(query.order_by(col(AuditEvent.id))))
