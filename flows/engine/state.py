@@ -1,0 +1,81 @@
+"""The runtime state of one intake, as the engine steps it and storage keeps it.
+
+`IntakeState` is a plain object (never a table row: see PITFALLS.md) so a `transitions`
+machine can use it as a model for one turn. `to_record` / `from_record` give the JSON kept in
+the session's `state` column; answers are kept apart (the answers table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIVE = "active"
+COMPLETED = "completed"
+DECLINED = "declined"
+ESCALATED = "escalated"
+CANCELLED = "cancelled"
+
+
+@dataclass
+class IntakeState:
+    """Where a patient is in a flow and what they have said."""
+
+    state: str  # the current step id; the attribute name `transitions` uses
+    answers: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)  # question steps passed, in order
+    raised: dict[str, str] = field(default_factory=dict)  # flag id -> level announced
+    text_flags: list[str] = field(default_factory=list)  # flags confirmed from free text
+    pending_confirm: str | None = None  # a flag awaiting "Did you mean ...?"
+    selection: list[str] = field(default_factory=list)  # multi-select in progress
+    editing: bool = False  # changing an answer from the review screen
+    picking: bool = False  # on the review screen, choosing what to change
+    status: str = ACTIVE
+    language: str | None = None
+
+    @property
+    def step(self) -> str:
+        """The current step id."""
+        return self.state
+
+    @property
+    def ended(self) -> bool:
+        """Whether the intake has finished one way or another."""
+        return self.status != ACTIVE
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON-ready record of everything but the answers and the step."""
+        return {
+            "history": list(self.history),
+            "raised": dict(self.raised),
+            "text_flags": list(self.text_flags),
+            "pending_confirm": self.pending_confirm,
+            "selection": list(self.selection),
+            "editing": self.editing,
+            "picking": self.picking,
+        }
+
+    @classmethod
+    def from_record(
+        cls,
+        *,
+        step: str,
+        status: str,
+        record: dict[str, Any],
+        answers: dict[str, Any],
+        language: str | None,
+    ) -> IntakeState:
+        """Rebuild a state from its stored parts."""
+        return cls(
+            state=step,
+            answers=dict(answers),
+            history=list(record.get("history", [])),
+            raised=dict(record.get("raised", {})),
+            text_flags=list(record.get("text_flags", [])),
+            pending_confirm=record.get("pending_confirm"),
+            selection=list(record.get("selection", [])),
+            editing=bool(record.get("editing", False)),
+            picking=bool(record.get("picking", False)),
+            status=status,
+            language=language,
+        )
