@@ -291,6 +291,10 @@ class Lexicon(Strict):
         default_factory=list,
         description="Phrases with a negation word that negate nothing ('can't stop').",
     )
+    fillers: list[str] = Field(
+        default_factory=list,
+        description="Words that may stand between a negation and a phrase ('had', 'any').",
+    )
     conditions: list[str] = Field(
         default_factory=list,
         description="Condition names; '{condition}' in a question phrase stands for each.",
