@@ -92,15 +92,21 @@ def normalise(text: str) -> str:
 
 
 def match_option(options: list[Any], raw: str, flow: Flow, language: str | None) -> str | None:
-    """The value of the option `raw` names: its number, its label or its value."""
+    """The value of the option `raw` names: its number, value, label, or a unique label start."""
     wanted = normalise(raw)
+    if not wanted:
+        return None
     if wanted.isdigit() and 1 <= int(wanted) <= len(options):
-        value: str = options[int(wanted) - 1].value
-        return value
+        return str(options[int(wanted) - 1].value)
+    starts = []
     for option in options:
-        if wanted in (normalise(flow.text(option.label, language)), option.value):
+        label = normalise(flow.text(option.label, language))
+        names = {option.value, option.value.replace("_", " "), label, label.split(" (")[0]}
+        if wanted in names:
             return str(option.value)
-    return None
+        if len(wanted) >= 3 and label.startswith(wanted):
+            starts.append(str(option.value))
+    return starts[0] if len(starts) == 1 else None
 
 
 def parse_duration(raw: str) -> int | None:

@@ -1,0 +1,32 @@
+"""Clear messages instead of tracebacks for what an operator can fix: flows, settings, storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from pydantic import ValidationError
+
+from flows.engine.problems import FlowError
+from storage.database import StorageError
+from storage.sealing import SealError
+
+
+@contextmanager
+def startup_errors() -> Iterator[None]:
+    """Turn operator-fixable failures into a message on stderr and exit code 2."""
+    try:
+        yield
+    except FlowError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "INTAKE_" + "_".join(str(p) for p in error["loc"]).upper()
+            typer.echo(f"setting {name}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    except (StorageError, SealError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None

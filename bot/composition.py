@@ -1,0 +1,48 @@
+"""The composition root: builds the database, flow registry and services from the settings.
+
+Settings are read once at the edge (the CLI) and passed in; everything else gets plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.settings import Settings
+from flows.intake import IntakeService
+from flows.registry import FlowRegistry, load_active
+from storage.database import Database
+from storage.migrate import upgrade
+from storage.sealing import Sealer
+
+
+@dataclass
+class Services:
+    """Everything the edges use, wired once."""
+
+    settings: Settings
+    database: Database
+    registry: FlowRegistry
+    intake: IntakeService
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.database.dispose()
+
+
+def build_services(
+    settings: Settings, *, flow_file: Path | None = None, database_url: str | None = None
+) -> Services:
+    """Open (and migrate) the database, load the active flow, and build the services."""
+    key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
+    database = Database(database_url or settings.database_url, sealer=Sealer(key))
+    upgrade(database)
+    active = load_active(flows_dir=settings.flows_dir, flow_id=settings.flow, flow_file=flow_file)
+    registry = FlowRegistry(active, database)
+    intake = IntakeService(
+        database=database,
+        registry=registry,
+        booking_url=settings.booking_url,
+        emergency_number=settings.emergency_number,
+    )
+    return Services(settings=settings, database=database, registry=registry, intake=intake)

@@ -1,0 +1,94 @@
+"""The terminal chat: the same turns as Telegram, rendered as numbered options on stdout.
+
+Reads stdin line by line, so a transcript can be piped in; ends cleanly at end of input or
+/quit. Options are answered by number or label; multi-select by numbers separated by commas.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from flows.engine.values import Action, ActionKind, Inbound, Prompt, PromptKind, Turn
+from flows.intake import IntakeService
+
+TERMINAL_USER_ID = 1
+COMMANDS = {
+    "/back": ActionKind.BACK,
+    "/restart": ActionKind.RESTART,
+    "/help": ActionKind.HELP,
+    "/status": ActionKind.STATUS,
+    "/start": ActionKind.START,
+    "/cancel": ActionKind.CANCEL,
+    "/skip": ActionKind.SKIP,
+}
+
+
+class TerminalChat:
+    """One patient's intake in a terminal."""
+
+    def __init__(
+        self, service: IntakeService, *, out: TextIO, user_id: int = TERMINAL_USER_ID
+    ) -> None:
+        self.service = service
+        self.out = out
+        self.user_id = user_id
+        self.last: Prompt | None = None
+        self.session_id: int | None = None
+
+    def run(self, lines: Iterable[str], *, echo: bool = False) -> None:
+        """Open the intake, then answer each input line until it runs out or /quit."""
+        self.send(Action(ActionKind.START))
+        for raw in lines:
+            line = raw.rstrip("\r\n")
+            if echo:
+                self.out.write(f"> {line}\n")
+            if line.strip() == "/quit":
+                break
+            self.send(self.action_for(line))
+
+    def action_for(self, line: str) -> Action:
+        """The action a typed line stands for."""
+        word = line.strip().lower()
+        kind = COMMANDS.get(word)
+        if kind is None:
+            return Action(ActionKind.TEXT, text=line)
+        if kind == ActionKind.SKIP:
+            index = self.last.step_index if self.last else None
+            return Action(kind, session_id=self.session_id, step_index=index)
+        return Action(kind)
+
+    def send(self, action: Action) -> Turn:
+        """Run one turn and print its prompts."""
+        turn = self.service.handle_sync(Inbound(user_id=self.user_id, action=action))
+        if turn.session_id is not None:
+            self.session_id = turn.session_id
+        prompts = turn.prompts or ((self.last,) if turn.stale and self.last else ())
+        for prompt in prompts:
+            self.print_prompt(prompt)
+        return turn
+
+    def print_prompt(self, prompt: Prompt) -> None:
+        """Write one prompt: progress, text, numbered options."""
+        if prompt.kind == PromptKind.ESCALATION:
+            self.out.write("!! ")
+        if prompt.progress is not None:
+            n, total = prompt.progress
+            self.out.write(f"[{self.service.message('progress').format(n=n, total=total)}]\n")
+        self.out.write(prompt.text + "\n")
+        if prompt.answer_kind == "scale":
+            self.out.write("  " + " · ".join(c.label for c in prompt.choices) + "\n")
+        else:
+            for number, choice in enumerate(prompt.choices, start=1):
+                mark = "[x] " if choice.selected else ("[ ] " if prompt.multi else "")
+                self.out.write(f"  {number}. {mark}{choice.label}\n")
+        if prompt.step is not None:
+            self.last = prompt
+        self.out.write("\n")
+        self.out.flush()
+
+
+def run_terminal(service: IntakeService, stdin: TextIO = sys.stdin) -> None:
+    """Run the terminal chat on stdin/stdout."""
+    TerminalChat(service, out=sys.stdout).run(stdin, echo=not stdin.isatty())
