@@ -1,7 +1,165 @@
-"""The `intake-bot flows` commands (being built)."""
+"""The `intake-bot flows` commands: validate, draw and show flow files; regenerate the schema.
+
+Every command reports a bad flow as `file:line: what is wrong` lines on stderr and exits 1;
+it never shows a traceback for an operator mistake. Exit codes: 0 ok, 1 problems, 2 usage.
+"""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="flows commands.", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+from transitions.extensions import GraphMachine
+
+from bot.settings import Settings
+from flows.engine.loader import LoadedFlow, duplicate_problems, load_flow_file
+from flows.engine.model import Flow, Step
+from flows.engine.problems import FlowError, Problem
+from flows.engine.schema import SCHEMA_PATH, render_schema, write_schema
+
+app = typer.Typer(help="Validate, draw and show flow files.", no_args_is_help=True)
+
+FileArg = Annotated[Path, typer.Argument(help="A flow file (YAML).", dir_okay=False)]
+
+
+def _out() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def print_problems(problems: list[Problem]) -> None:
+    """Print each problem as `file:line: message` on stderr."""
+    console = _err()
+    for problem in problems:
+        console.print(str(problem), markup=False)
+
+
+def load_or_exit(path: Path) -> LoadedFlow:
+    """The loaded flow at `path`, or print its problems and exit 1."""
+    try:
+        return load_flow_file(path)
+    except FlowError as error:
+        print_problems(error.problems)
+        raise typer.Exit(1) from None
+
+
+@app.command("validate")
+def validate_command(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Flow files; default: every *.yaml in the flows dir."),
+    ] = None,
+) -> None:
+    """Check flow files and report every problem with its file and line."""
+    paths = files or sorted(Settings().flows_dir.glob("*.yaml"))
+    if not paths:
+        _err().print("no flow files to validate", markup=False)
+        raise typer.Exit(1)
+    loaded: list[LoadedFlow] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            loaded.append(load_flow_file(path))
+        except FlowError as error:
+            problems.extend(error.problems)
+    problems.extend(duplicate_problems(loaded))
+    for item in loaded:
+        flow = item.flow
+        summary = f"ok: {item.file} ({flow.id} v{flow.version}, {len(flow.steps)} steps)"
+        _out().print(summary, markup=False)
+    print_problems(problems)
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema_command(
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if the schema file is out of date.")
+    ] = False,
+) -> None:
+    """Regenerate flows/flow.schema.json from the flow models (or check it is current)."""
+    if not check:
+        write_schema(SCHEMA_PATH)
+        _out().print(f"wrote {SCHEMA_PATH}", markup=False)
+        return
+    current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
+    if current != render_schema():
+        message = f"{SCHEMA_PATH} is out of date; run `intake-bot flows schema` to regenerate it"
+        _err().print(message, markup=False)
+        raise typer.Exit(1)
+    _out().print(f"ok: {SCHEMA_PATH} is up to date", markup=False)
+
+
+@app.command("draw")
+def draw_command(
+    file: FileArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the diagram here instead of stdout.")
+    ] = None,
+) -> None:
+    """Draw a flow as a Mermaid state diagram."""
+    diagram = mermaid_diagram(load_or_exit(file).flow)
+    if out is None:
+        typer.echo(diagram)
+    else:
+        out.write_text(diagram, encoding="utf-8")
+        _out().print(f"wrote {out}", markup=False)
+
+
+def mermaid_diagram(flow: Flow) -> str:
+    """A Mermaid stateDiagram-v2 of the steps of `flow` and their `next` targets."""
+    # Only step ids (validated against a strict pattern) and fixed trigger names reach
+    # transitions; no flow text is ever a callback or condition name.
+    edges = []
+    for step_id, step in flow.steps.items():
+        for target, conditional in _targets(step):
+            edges.append(
+                {"trigger": "when" if conditional else "next", "source": step_id, "dest": target}
+            )
+    machine = GraphMachine(
+        model=_Diagram(),
+        states=list(flow.steps),
+        transitions=edges,
+        initial=flow.start,
+        graph_engine="mermaid",
+        auto_transitions=False,
+        title=flow.id,
+    )
+    return str(machine.models[0].get_graph().draw(None))
+
+
+class _Diagram:
+    """The model a diagram machine needs; it holds nothing."""
+
+
+def _targets(step: Step) -> list[tuple[str, bool]]:
+    if step.next is None:
+        return []
+    if isinstance(step.next, str):
+        return [(step.next, False)]
+    return [(branch.goto, branch.when is not None) for branch in step.next]
+
+
+@app.command("show")
+def show_command(file: FileArg) -> None:
+    """Show the steps of a flow as a table: id, kind, label, next."""
+    flow = load_or_exit(file).flow
+    table = Table(title=f"{flow.id} v{flow.version}")
+    for column in ("id", "kind", "label", "next"):
+        table.add_column(column)
+    for step_id, step in flow.steps.items():
+        label = flow.text(step.label) if step.label is not None else ""
+        table.add_row(step_id, step.kind, label, _next_text(step), style=None)
+    _out().print(table)
+
+
+def _next_text(step: Step) -> str:
+    parts = [f"{target}?" if conditional else target for target, conditional in _targets(step)]
+    return " | ".join(parts) or "-"

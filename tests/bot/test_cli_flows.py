@@ -1,0 +1,124 @@
+"""The `intake-bot flows` commands: exit codes and `file:line:` output, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from tests.flows.conftest import FlowText, mini_flow_text
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def flow_text() -> FlowText:
+    """The small valid flow of tests/flows as text."""
+    return mini_flow_text()
+
+
+@pytest.fixture
+def good_file(tmp_path: Path, flow_text: FlowText) -> Path:
+    """The small valid flow written to a file."""
+    path = tmp_path / "mini.yaml"
+    path.write_text(flow_text.text, encoding="utf-8")
+    return path
+
+
+def test_validate_a_good_file(good_file: Path) -> None:
+    """A valid flow prints one ok line with its id, version and step count, and exits 0."""
+    result = runner.invoke(app, ["flows", "validate", str(good_file)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"ok: {good_file} (mini v1, 7 steps)\n"
+
+
+def test_validate_a_bad_file(tmp_path: Path, flow_text: FlowText) -> None:
+    """A bad flow prints `file:line: problem` on stderr and exits 1, with no traceback."""
+    bad = flow_text.replace("next: symptoms", "next: [symptoms")
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad.text, encoding="utf-8")
+    result = runner.invoke(app, ["flows", "validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}:{bad.line_of('next: [symptoms') + 1}: YAML syntax:")
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_validate_reports_every_file(good_file: Path, tmp_path: Path) -> None:
+    """Good files are confirmed and missing ones reported; any problem makes the exit 1."""
+    missing = tmp_path / "absent.yaml"
+    result = runner.invoke(app, ["flows", "validate", str(missing), str(good_file)])
+    assert result.exit_code == 1
+    assert f"ok: {good_file}" in result.stdout
+    assert result.stderr == f"{missing}:1: cannot read the flow file: it does not exist\n"
+
+
+def test_validate_finds_duplicate_versions(good_file: Path, tmp_path: Path) -> None:
+    """Two files with one flow id and version are reported, naming both."""
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(good_file.read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(app, ["flows", "validate", str(good_file), str(copy)])
+    assert result.exit_code == 1
+    assert f"{copy}:3: flow 'mini' version 1 is also defined in {good_file}" in result.stderr
+
+
+def test_validate_defaults_to_the_flows_dir(
+    good_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without files, every *.yaml of the configured flows directory is validated."""
+    monkeypatch.setenv("INTAKE_FLOWS_DIR", str(good_file.parent))
+    result = runner.invoke(app, ["flows", "validate"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"ok: {good_file} (mini v1, 7 steps)\n"
+
+
+def test_unknown_option_is_a_usage_error(good_file: Path) -> None:
+    """A usage mistake exits 2."""
+    result = runner.invoke(app, ["flows", "validate", "--frobnicate", str(good_file)])
+    assert result.exit_code == 2
+
+
+def test_draw_a_mermaid_diagram(good_file: Path) -> None:
+    """`flows draw` prints a Mermaid state diagram with one edge per next target."""
+    result = runner.invoke(app, ["flows", "draw", str(good_file)])
+    assert result.exit_code == 0, result.output
+    assert "stateDiagram-v2" in result.stdout
+    assert "consent --> declined: when" in result.stdout
+    assert "review --> done: next" in result.stdout
+    assert "[*] --> consent" in result.stdout
+
+
+def test_draw_to_a_file(good_file: Path, tmp_path: Path) -> None:
+    """`flows draw --out` writes the diagram to the file."""
+    out = tmp_path / "mini.mmd"
+    result = runner.invoke(app, ["flows", "draw", str(good_file), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "age --> symptoms: next" in out.read_text(encoding="utf-8")
+
+
+def test_draw_a_bad_file(tmp_path: Path) -> None:
+    """`flows draw` on a broken file reports its problems and exits 1."""
+    path = tmp_path / "broken.yaml"
+    path.write_text("id: [\n", encoding="utf-8")
+    result = runner.invoke(app, ["flows", "draw", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}:2: YAML syntax:")
+    assert "Traceback" not in result.output
+
+
+def test_show_lists_steps(good_file: Path) -> None:
+    """`flows show` prints a table row per step with its kind, label and next."""
+    result = runner.invoke(app, ["flows", "show", str(good_file)], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if "│" in line}
+    assert list(rows) == ["consent", "age", "symptoms", "severity", "review", "done", "declined"]
+    assert [cell.strip() for cell in rows["age"].split("│")[2:5]] == ["number", "Age", "symptoms"]
+    assert "declined? | age" in rows["consent"]
+
+
+def test_schema_check_passes_for_the_committed_schema() -> None:
+    """`flows schema --check` exits 0 when the committed schema matches the models."""
+    result = runner.invoke(app, ["flows", "schema", "--check"])
+    assert result.exit_code == 0, result.output
