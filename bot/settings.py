@@ -18,7 +18,11 @@ class Settings(BaseSettings):
     """Every setting of the product, with its default."""
 
     model_config = SettingsConfigDict(
-        env_prefix="INTAKE_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="INTAKE_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
     )
 
     telegram_token: SecretStr | None = None

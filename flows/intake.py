@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, select
 
 from flows.engine.conversation import Conversation, Outcome
 from flows.engine.flags import priority
+from flows.engine.parsing import Accepted, parse
 from flows.engine.prompts import Placeholders, PromptBuilder
 from flows.engine.state import ACTIVE, CANCELLED, ESCALATED, IntakeState
 from flows.engine.values import ActionKind, Inbound, Turn
@@ -129,9 +130,8 @@ class IntakeService:
         if action.kind in _BUTTONS and action.session_id not in (None, 0):
             return Turn(stale=True)
         finished = ctx.record is not None and ctx.record.status in ENDED_STATUSES
-        if action.kind == ActionKind.TEXT and finished:
-            builder = PromptBuilder(ctx.conversation.fm, places, ctx.state.language)
-            return Turn(prompts=(builder.notice("finished"),))
+        if action.kind == ActionKind.TEXT and finished and not self._answers_start(ctx):
+            return self._after_end(ctx, places)
         if action.kind in (ActionKind.START, ActionKind.STATUS, ActionKind.BACK):
             return Turn(prompts=tuple(ctx.conversation.opening(ctx.state, places)))
         outcome = ctx.conversation.handle(ctx.state, action, places)
@@ -139,6 +139,22 @@ class IntakeService:
             self._open_session(ctx)
             self._save(ctx)
         return _turn(outcome, ctx.state, ctx.record)
+
+    def _answers_start(self, ctx: _Context) -> bool:
+        """Whether typed text answers the first question (a new intake after an ended one)."""
+        flow = ctx.conversation.flow
+        text = ctx.inbound.action.text or ""
+        parsed = parse(flow.steps[flow.start], text, flow, ctx.state.language)
+        return isinstance(parsed, Accepted)
+
+    def _after_end(self, ctx: _Context, places: Placeholders) -> Turn:
+        """Text after an intake ended: still screened for red flags, else a short reminder."""
+        screen = replace(ctx.inbound.action, kind=ActionKind.SCREEN)
+        outcome = ctx.conversation.handle(ctx.state, screen, places)
+        if outcome.prompts:
+            return _turn(outcome, ctx.state, None)
+        builder = PromptBuilder(ctx.conversation.fm, places, ctx.state.language)
+        return Turn(prompts=(builder.notice("finished"),))
 
     def _restart(self, ctx: _Context, active: bool) -> Turn:
         if active and ctx.record is not None:

@@ -19,6 +19,14 @@ app.add_typer(review.app, name="review")
 app.add_typer(safety.app, name="safety")
 
 
+@app.command("keygen")
+def keygen() -> None:
+    """Print a new key for INTAKE_ENCRYPTION_KEY."""
+    from storage.sealing import new_key
+
+    typer.echo(new_key())
+
+
 def main() -> None:
     """Entry point of the `intake-bot` console script."""
     app()
