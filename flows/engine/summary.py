@@ -4,7 +4,7 @@ First line: the priority in words. Then the red flags raised with their levels, 
 grouped by the flow's `sections` (question labels and option labels, never step ids or
 values), the flow's workup hints whose conditions hold (marked as for the clinician), the flow
 id and version, timestamps and the patient's Telegram identity. Telegram caps a message at
-4096 characters: `split_text` cuts a long text at line breaks and `card_text` shortens a
+4096 UTF-16 units: `split_text` cuts a long text at line breaks and `card_text` shortens a
 summary to one message that points at the Full answers button.
 """
 
@@ -53,32 +53,48 @@ def render_full_answers(flow: Flow, record: ReviewRecord, answers: Mapping[str, 
 
 
 def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Cut a text into pieces of at most `limit` characters, at line breaks where possible."""
+    """Cut a text into pieces of at most `limit` UTF-16 units, at line breaks where possible."""
     pieces: list[str] = []
-    current = ""
+    current: str | None = None
     for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
+        while utf16_units(line) > limit:
+            if current is not None:
                 pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+                current = None
+            cut = _fit(line, limit)
+            pieces.append(line[:cut])
+            line = line[cut:]
+        candidate = line if current is None else f"{current}\n{line}"
+        if current is not None and utf16_units(candidate) > limit:
             pieces.append(current)
             candidate = line
         current = candidate
-    if current or not pieces:
+    if current is not None:
         pieces.append(current)
-    return pieces
+    return pieces or [""]
 
 
 def card_text(summary: str, limit: int = TELEGRAM_LIMIT) -> str:
     """The summary as one message: whole when it fits, else its start and a pointer."""
-    if len(summary) <= limit:
+    if utf16_units(summary) <= limit:
         return summary
     head = split_text(summary, limit - len(MORE_NOTE) - 2)[0]
     return f"{head}\n\n{MORE_NOTE}"
+
+
+def utf16_units(text: str) -> int:
+    """The length of a text as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units (at least one)."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return max(1, index)
+    return len(text)
 
 
 def timestamp(value: datetime | None) -> str:

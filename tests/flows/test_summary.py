@@ -181,3 +181,16 @@ def test_card_fits_one_telegram_message() -> None:
     assert card.endswith("press Full answers for everything)")
     short = render_summary(sample_flow(), record(), sample_answers())
     assert card_text(short) == short
+
+
+def test_limits_count_utf16_units_like_telegram() -> None:
+    """Characters outside the BMP count twice, as Telegram counts them."""
+    pieces = split_text("😀" * 30, 20)
+    assert [len(p) for p in pieces] == [10, 10, 10]
+    assert "".join(pieces) == "😀" * 30
+
+
+def test_split_text_keeps_leading_and_blank_lines() -> None:
+    """Empty lines survive a split exactly."""
+    text = "\n\nab\n\n" + "c" * 8 + "\n\n" + "d" * 9 + "\n"
+    assert "\n".join(split_text(text, 10)) == text

@@ -1,0 +1,109 @@
+"""Seeding finished intakes straight into a real database, for review-side tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flows.engine.model import Flow
+from flows.review import ReviewService
+from flows.review_outbox import ReviewOutbox
+from storage import intakes, queue
+from storage.database import Database
+from storage.migrate import upgrade
+from storage.sealing import Sealer, new_key
+from storage.tables import IntakeSession, utcnow
+from tests.flows.sample_flow import sample_answers, sample_flow
+
+
+def open_database(tmp_path: Path, *, sealed: bool = True) -> Database:
+    """A migrated SQLite file in `tmp_path`, sealing values with a fresh key when `sealed`."""
+    sealer = Sealer(new_key()) if sealed else Sealer()
+    database = Database(f"sqlite:///{tmp_path / 'review.db'}", sealer=sealer)
+    upgrade(database)
+    return database
+
+
+def seed_intake(
+    database: Database,
+    *,
+    user: int,
+    priority: str = "routine",
+    flags: list[dict[str, Any]] | None = None,
+    answers: dict[str, Any] | None = None,
+    flow: Flow | None = None,
+    status: str = "completed",
+    name: str | None = "Pat Example",
+    username: str | None = "pat_ex",
+    queued_at: datetime | None = None,
+) -> int:
+    """A patient with one ended intake, its answers, its review item and outbox row: the item id."""
+    flow = flow or sample_flow()
+    with database.transaction() as tx:
+        patient = intakes.create_patient(
+            tx,
+            telegram_user_id=user,
+            language="en",
+            display_name=name,
+            username=username,
+            sealer=database.sealer,
+        )
+        assert patient.id is not None
+        intake = IntakeSession(
+            patient_id=patient.id,
+            flow_id=flow.id,
+            flow_version=flow.version,
+            status=status,
+            current_step="end",
+            ended_at=utcnow(),
+        )
+        tx.add(intake)
+        tx.flush()
+        assert intake.id is not None
+        values = sample_answers() if answers is None else answers
+        intakes.save_answers(
+            tx, session_id=intake.id, before={}, after=values, sealer=database.sealer
+        )
+        item = queue.queue_review(
+            tx, session_id=intake.id, priority=priority, red_flags=flags or []
+        )
+        if queued_at is not None:
+            item.created_at = queued_at
+            tx.add(item)
+        assert item.id is not None
+        queue.enqueue(tx, topic="review_item", ref_id=item.id)
+        return item.id
+
+
+def flow_lookup(*flows: Flow) -> Any:
+    """A flow lookup over the given flows (the sample flow when none are given)."""
+    known = {(f.id, f.version): f for f in flows or (sample_flow(),)}
+
+    def lookup(flow_id: str, version: int) -> Flow:
+        if (flow_id, version) not in known:
+            raise LookupError(flow_id)
+        return known[(flow_id, version)]
+
+    return lookup
+
+
+class Wakeups:
+    """Counts how often a service woke the delivery worker."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+def review_service(database: Database, *flows: Flow) -> tuple[ReviewService, Wakeups]:
+    """A review service over `database` and the flows, with a wake-up counter."""
+    wakeups = Wakeups()
+    return ReviewService(database=database, flows=flow_lookup(*flows), notify=wakeups), wakeups
+
+
+def review_outbox(database: Database, *flows: Flow) -> ReviewOutbox:
+    """The outbox side of the review service."""
+    return ReviewOutbox(database=database, flows=flow_lookup(*flows))
