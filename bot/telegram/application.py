@@ -1,0 +1,144 @@
+"""Building the python-telegram-bot `Application`: the one place handlers are registered.
+
+`build_application` wires the patient handlers, the per-chat update processor, the pacer and
+the error handler around the services of the composition root. Other features plug in through
+its hook (the clinician review chat does):
+
+- `extra_handlers` are added in group `EXTRA_GROUP` (0), before the patient handlers (group
+  `PATIENT_GROUP`, 1). The patient handlers only take private chats (and answer other groups
+  with `private_only`), never the review chat, so a review-chat update is the extra handlers'
+  alone. An extra handler that consumes a *private* update (say a clinician's /queue) must
+  raise `telegram.ext.ApplicationHandlerStop`, or the patient handlers see it too.
+- `post_init_hooks` run after the command menu is set, when the bot is initialised (both in
+  polling and webhook mode); `post_stop_hooks` run after the last update was handled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from telegram import BotCommandScopeAllPrivateChats
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.telegram.commands import (
+    ACTION_COMMANDS,
+    COMMAND_MENU,
+    SYSTEM_PATTERN,
+    PatientCommands,
+)
+from bot.telegram.delivery import Delivery
+from bot.telegram.errors import handle_error
+from bot.telegram.handlers import PatientHandlers
+from bot.telegram.pacer import Pacer, Rates
+from bot.telegram.processor import ChatSerialProcessor
+from bot.telegram.questions import QuestionMemory
+from bot.telegram.service import ServiceSet
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+Hook = Callable[[AnyApplication], Coroutine[Any, Any, None]]
+EXTRA_GROUP = 0
+PATIENT_GROUP = 1
+DEFAULT_RATES = Rates()
+
+
+def build_application(
+    services: ServiceSet,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rates: Rates | None = DEFAULT_RATES,
+    running_turns: int = 64,
+    extra_handlers: Sequence[BaseHandler[Any, Any, Any]] = (),
+    post_init_hooks: Sequence[Hook] = (),
+    post_stop_hooks: Sequence[Hook] = (),
+) -> AnyApplication:
+    """The bot for `services`: patient handlers, paced delivery, one turn per chat at a time.
+
+    `request` / `get_updates_request` replace PTB's HTTP transport (tests); `rates=None` turns
+    pacing off (the benchmark); `running_turns` bounds the turns handled at once.
+    """
+    settings = services.settings
+    if settings.telegram_token is None:
+        raise ValueError("INTAKE_TELEGRAM_TOKEN is not set")
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url(settings.telegram_api_url))
+        .concurrent_updates(ChatSerialProcessor(running_turns))
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    if rates is not None:
+        builder = builder.rate_limiter(Pacer(rates))
+    builder = builder.post_init(_run_hooks(post_init_hooks, menu=True))
+    app: AnyApplication = builder.post_stop(_run_hooks(post_stop_hooks, menu=False)).build()
+    for handler in extra_handlers:
+        app.add_handler(handler, EXTRA_GROUP)
+    add_patient_handlers(app, services, settings.review_chat_id)
+    app.add_error_handler(handle_error)
+    return app
+
+
+def add_patient_handlers(
+    app: AnyApplication, services: ServiceSet, review_chat: int | None
+) -> None:
+    """Register the patient commands, buttons, text, edits and other input in `PATIENT_GROUP`."""
+    questions = QuestionMemory()
+    actions = ACTION_COMMANDS.items()
+    delivery = Delivery(app.bot, services.intake, questions)
+    patient = PatientHandlers(services.intake, delivery, questions)
+    commands = PatientCommands(services.intake, delivery)
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    other = ~filters.TEXT & ~filters.StatusUpdate.ALL
+    edited = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
+    handlers: list[BaseHandler[Any, Any, Any]] = [
+        CommandHandler("start", commands.handle_start, private),
+        CommandHandler("mydata", commands.handle_mydata, private),
+        CommandHandler("delete", commands.handle_delete, private),
+        *(CommandHandler(n, commands.action_command(k), private) for n, k in actions),
+        CallbackQueryHandler(commands.handle_delete_press, pattern=SYSTEM_PATTERN),
+        CallbackQueryHandler(patient.handle_button),
+        MessageHandler(private & filters.COMMAND, commands.handle_unknown),
+        MessageHandler(private & filters.TEXT, patient.handle_text),
+        MessageHandler(edited & filters.TEXT & ~filters.COMMAND, patient.handle_edit),
+        MessageHandler(private & other, patient.handle_unsupported),
+        MessageHandler(_other_groups(review_chat), patient.handle_group),
+    ]
+    for handler in handlers:
+        app.add_handler(handler, PATIENT_GROUP)
+
+
+def file_url(api_url: str) -> str:
+    """The file download URL beside a Bot API URL (`.../bot` -> `.../file/bot`)."""
+    base, _, tail = api_url.rstrip("/").rpartition("/")
+    return f"{base}/file/{tail}"
+
+
+def _other_groups(review_chat: int | None) -> filters.BaseFilter:
+    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    if review_chat is None:
+        return groups
+    return groups & ~filters.Chat(chat_id=review_chat)
+
+
+def _run_hooks(hooks: Sequence[Hook], *, menu: bool) -> Hook:
+    async def run_hooks(app: AnyApplication) -> None:
+        if menu:
+            await app.bot.set_my_commands(COMMAND_MENU, scope=BotCommandScopeAllPrivateChats())
+        for hook in hooks:
+            await hook(app)
+
+    return run_hooks

@@ -1,0 +1,119 @@
+"""The patient commands and the bot's command menu.
+
+/start (a deep-link payload becomes the intake's source), /back, /restart, /status, /help and
+/cancel are intake actions; /mydata sends the patient a copy of their answers; /delete asks
+first, with two transport-level buttons, then erases the patient's data. An unknown command
+gets the help text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import BotCommand, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.telegram.delivery import Delivery
+from bot.telegram.handlers import take_turn
+from bot.telegram.inbound import language_of
+from bot.telegram.keyboards import yes_no_keyboard
+from bot.telegram.service import PatientService
+from flows.engine.buttons import ButtonAction, decode
+from flows.engine.values import Action, ActionKind
+
+Context = ContextTypes.DEFAULT_TYPE
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+DELETE_STEP = 0  # step index of the /delete confirmation among SYSTEM buttons
+SYSTEM_PATTERN = rf"^{ButtonAction.SYSTEM.value}:"
+
+# Short labels of Telegram's command menu. Telegram shows them beside the command names; they
+# are plain UI words, kept here because the flow format has no place for menu labels yet.
+COMMAND_MENU = (
+    BotCommand("start", "Start or continue the intake"),
+    BotCommand("back", "Go back one question"),
+    BotCommand("status", "How far along am I?"),
+    BotCommand("help", "How this chat works"),
+    BotCommand("restart", "Start the intake again"),
+    BotCommand("cancel", "Stop the intake"),
+    BotCommand("mydata", "Get a copy of my answers"),
+    BotCommand("delete", "Delete my answers and data"),
+)
+
+ACTION_COMMANDS = {
+    "back": ActionKind.BACK,
+    "restart": ActionKind.RESTART,
+    "status": ActionKind.STATUS,
+    "help": ActionKind.HELP,
+    "cancel": ActionKind.CANCEL,
+}
+
+
+class PatientCommands:
+    """Callbacks for the patient commands."""
+
+    def __init__(self, intake: PatientService, delivery: Delivery) -> None:
+        self.intake = intake
+        self.delivery = delivery
+
+    async def handle_start(self, update: Update, context: Context) -> None:
+        """Start or resume the intake; a deep-link payload is kept as its source."""
+        source = context.args[0] if context.args else None
+        await take_turn(self.intake, self.delivery, update, Action(ActionKind.START), source=source)
+
+    def action_command(self, kind: ActionKind) -> Callback:
+        """A callback sending one intake action (for /back, /restart, /status, ...)."""
+
+        async def handle_command(update: Update, context: Context) -> None:
+            await take_turn(self.intake, self.delivery, update, Action(kind))
+
+        handle_command.__doc__ = f"Send the intake a {kind.value} action."
+        return handle_command
+
+    async def handle_unknown(self, update: Update, context: Context) -> None:
+        """An unknown command gets the help text of the intake."""
+        await take_turn(self.intake, self.delivery, update, Action(ActionKind.HELP))
+
+    async def handle_mydata(self, update: Update, context: Context) -> None:
+        """Send the patient a copy of their own answers."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        lines = await self.intake.patient_copy(user_id=user.id)
+        text = "\n".join(lines) or self.intake.message("mydata_empty", language_of(update))
+        await self.delivery.send_text(chat.id, text)
+
+    async def handle_delete(self, update: Update, context: Context) -> None:
+        """Ask the patient to confirm erasing their answers and personal data."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        text = self.intake.message
+        lang = language_of(update)
+        markup = yes_no_keyboard(
+            text("delete_yes", lang), text("delete_no", lang), ButtonAction.SYSTEM, DELETE_STEP
+        )
+        await self.delivery.send_text(chat.id, text("delete_confirm", lang), markup)
+
+    async def handle_delete_press(self, update: Update, context: Context) -> None:
+        """Erase the patient's data on yes; keep it on no; either way drop the buttons."""
+        query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+        if query is None or user is None or chat is None or chat.type != ChatType.PRIVATE:
+            return
+        button = decode(query.data or "")
+        lang = language_of(update)
+        if button is None or button.step_index != DELETE_STEP:
+            await query.answer(self.intake.message("stale_button", lang))
+            return
+        await query.answer()
+        if button.option_index == 0:
+            await self.intake.delete_patient(user_id=user.id)
+            outcome = self.intake.message("deleted", lang)
+        else:
+            outcome = self.intake.message("delete_kept", lang)
+        if isinstance(query.message, Message):
+            await self.delivery.edit(query.message, outcome, None)
+        else:
+            await self.delivery.send_text(user.id, outcome)

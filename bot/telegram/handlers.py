@@ -1,0 +1,112 @@
+"""The patient handlers: typed text, button presses, edited messages, other input, groups.
+
+One handler per kind of update, no `ConversationHandler`: the conversation state is the intake
+service's. Each handler turns the update into an `Inbound`, awaits the service (which commits
+the turn) and only then sends the reply through `Delivery`.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.telegram.delivery import Delivery
+from bot.telegram.inbound import button_action, inbound_from, language_of
+from bot.telegram.questions import QuestionMemory
+from bot.telegram.service import PatientService
+from flows.engine.buttons import decode
+from flows.engine.values import Action, ActionKind, Turn
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+async def take_turn(
+    intake: PatientService,
+    delivery: Delivery,
+    update: Update,
+    action: Action,
+    *,
+    source: str | None = None,
+    pressed: Message | None = None,
+) -> Turn:
+    """Run one patient turn through the service, then show it in the chat."""
+    turn = await intake.handle(inbound_from(update, action, source))
+    chat = update.effective_chat
+    if chat is not None:
+        await delivery.deliver(chat.id, turn, language=language_of(update), pressed=pressed)
+    return turn
+
+
+class PatientHandlers:
+    """Callbacks for a patient's private chat (and the refusal in other groups)."""
+
+    def __init__(self, intake: PatientService, delivery: Delivery, questions: QuestionMemory):
+        self.intake = intake
+        self.delivery = delivery
+        self.questions = questions
+
+    async def handle_text(self, update: Update, context: Context) -> None:
+        """Give typed text to the intake: an answer, a question, or a red flag to screen."""
+        message = update.effective_message
+        if message is not None and message.text is not None:
+            action = Action(ActionKind.TEXT, message.text)
+            await take_turn(self.intake, self.delivery, update, action)
+
+    async def handle_button(self, update: Update, context: Context) -> None:
+        """Give a pressed button to the intake; stale or unknown buttons get a short notice."""
+        query = update.callback_query
+        chat = update.effective_chat
+        if query is None or chat is None:
+            return
+        if chat.type != ChatType.PRIVATE:
+            await query.answer(self.intake.message("private_only", language_of(update)))
+            return
+        button = decode(query.data or "")
+        action = button_action(button) if button is not None else None
+        if action is None:
+            await query.answer(self.intake.message("stale_button", language_of(update)))
+            return
+        turn = await self.intake.handle(inbound_from(update, action))
+        stale = self.intake.message("stale_button", language_of(update)) if turn.stale else None
+        await query.answer(stale)
+        pressed = query.message if isinstance(query.message, Message) else None
+        await self.delivery.deliver(chat.id, turn, language=language_of(update), pressed=pressed)
+
+    async def handle_edit(self, update: Update, context: Context) -> None:
+        """An edit newer than the current question answers it; older ones are only screened."""
+        message = update.edited_message
+        if message is None or message.text is None:
+            return
+        asked = self.questions.current(message.chat_id)
+        newer = asked is not None and message.message_id > asked.message_id
+        kind = ActionKind.TEXT if newer else ActionKind.SCREEN
+        await take_turn(self.intake, self.delivery, update, Action(kind, message.text))
+
+    async def handle_unsupported(self, update: Update, context: Context) -> None:
+        """Photos, voice, stickers and the like: ask for text or buttons; store nothing."""
+        chat = update.effective_chat
+        if chat is not None:
+            text = self.intake.message("unsupported_input", language_of(update))
+            await self.delivery.send_text(chat.id, text)
+
+    async def handle_group(self, update: Update, context: Context) -> None:
+        """In a group other than the review chat, ask people to write to the bot privately."""
+        message = update.effective_message
+        if message is None or not _addressed_to_bot(message, context.bot.id, context.bot.username):
+            return
+        text = self.intake.message("private_only", language_of(update))
+        await self.delivery.send_text(message.chat_id, text)
+
+
+def _addressed_to_bot(message: Message, bot_id: int, username: str | None) -> bool:
+    """A command, a mention of the bot, or a reply to it (not every line of a busy group)."""
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+        return True
+    entities = message.parse_entities([MessageEntity.BOT_COMMAND, MessageEntity.MENTION])
+    mention = f"@{username}".lower() if username else None
+    for entity, text in entities.items():
+        if entity.type == MessageEntity.BOT_COMMAND or text.lower() == mention:
+            return True
+    return False

@@ -1,0 +1,112 @@
+"""Rendering of engine prompts as Telegram inline keyboards.
+
+Every option of a prompt becomes a button whose callback data is the compact payload of
+`flows.engine.buttons` (session, step index, option index; never text). Multi-select options
+toggle and show a check mark when selected, with a Done button under them; 0-10 scales are a
+grid of two rows; Back and Skip share the last row. Labels of Back, Skip and Done come from the
+flow's messages via `Labels`, so no patient-facing word lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from flows.engine.buttons import Button, ButtonAction, encode
+from flows.engine.values import Choice, Prompt
+
+CHECK = "✅ "
+ANSWER_MARK = "» "
+SCALE_ROW = 6  # 0-5 on the first row, 6-10 on the second
+SHORT_LABEL = 14  # labels up to this length sit two to a row
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Button words (and the progress line) taken from the flow's messages, in one language."""
+
+    back: str
+    skip: str
+    done: str
+    progress: str  # placeholders {n} and {total}
+
+
+def prompt_text(prompt: Prompt, labels: Labels) -> str:
+    """The message text of a prompt: its progress line (for questions), then its text."""
+    if prompt.progress is None:
+        return prompt.text
+    n, total = prompt.progress
+    return f"{labels.progress.format(n=n, total=total)}\n\n{prompt.text}"
+
+
+def prompt_keyboard(
+    prompt: Prompt, session_id: int | None, labels: Labels
+) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of a prompt, or None when it has no buttons.
+
+    Before consent there is no session yet: its buttons carry session 0.
+    """
+    if prompt.step_index is None:
+        return None
+    step, session_id = prompt.step_index, session_id or 0
+    rows = _option_rows(prompt, session_id, step)
+    if prompt.multi:
+        rows.append([_button(labels.done, ButtonAction.DONE, session_id, step, 0)])
+    last = []
+    if prompt.can_back:
+        last.append(_button(labels.back, ButtonAction.BACK, session_id, step, 0))
+    if prompt.can_skip:
+        last.append(_button(labels.skip, ButtonAction.SKIP, session_id, step, 0))
+    if last:
+        rows.append(last)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def yes_no_keyboard(yes: str, no: str, action: ButtonAction, step: int) -> InlineKeyboardMarkup:
+    """Two buttons on one row: option 0 yes, option 1 no (a transport-level question)."""
+    return InlineKeyboardMarkup(
+        [[_button(yes, action, 0, step, 0), _button(no, action, 0, step, 1)]]
+    )
+
+
+def answered_text(question: str, answer: str) -> str:
+    """A question message as it reads once answered: the question and the answer under it."""
+    return f"{question}\n\n{ANSWER_MARK}{answer}"
+
+
+def _option_rows(prompt: Prompt, session_id: int, step: int) -> list[list[InlineKeyboardButton]]:
+    action = _option_action(prompt)
+    buttons = [
+        _button(_choice_label(choice, prompt.multi), action, session_id, step, index)
+        for index, choice in enumerate(prompt.choices)
+    ]
+    if prompt.answer_kind == "scale":
+        return _chunks(buttons, SCALE_ROW)
+    if all(len(choice.label) <= SHORT_LABEL for choice in prompt.choices):
+        return _chunks(buttons, 2)
+    return _chunks(buttons, 1)
+
+
+def _option_action(prompt: Prompt) -> ButtonAction:
+    if prompt.multi:
+        return ButtonAction.TOGGLE
+    if prompt.answer_kind == "confirm":
+        return ButtonAction.CONFIRM
+    return ButtonAction.CHOOSE
+
+
+def _choice_label(choice: Choice, multi: bool) -> str:
+    return f"{CHECK}{choice.label}" if multi and choice.selected else choice.label
+
+
+def _button(
+    label: str, action: ButtonAction, session: int, step: int, option: int
+) -> InlineKeyboardButton:
+    data = encode(Button(action, session, step, option))
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def _chunks(buttons: Sequence[InlineKeyboardButton], size: int) -> list[list[InlineKeyboardButton]]:
+    return [list(buttons[i : i + size]) for i in range(0, len(buttons), size)]

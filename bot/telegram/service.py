@@ -1,0 +1,60 @@
+"""What the Telegram front end needs of the intake service: a `typing.Protocol` seam.
+
+`flows.intake.IntakeService` satisfies it; tests may pass a fake. Only values of
+`flows.engine.values` cross it, never a Telegram type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.settings import Settings
+from flows.engine.values import Inbound, Turn
+
+
+class Deletion(Protocol):
+    """The outcome of erasing a patient: the review items withdrawn with their intake."""
+
+    @property
+    def withdrawn_review_ids(self) -> Sequence[int]:
+        """Ids of queued review items that were withdrawn."""
+        ...
+
+
+class PatientService(Protocol):
+    """The patient side of the intake service, as the bot calls it."""
+
+    async def handle(self, inbound: Inbound) -> Turn:
+        """Run one patient turn (idempotent on `inbound.update_id`)."""
+        ...
+
+    async def delete_patient(self, *, user_id: int) -> Deletion:
+        """Erase a patient's answers and personal data."""
+        ...
+
+    async def patient_copy(self, *, user_id: int) -> list[str]:
+        """The lines of the patient's own copy of their answers."""
+        ...
+
+    async def mark_unreachable(self, *, user_id: int) -> None:
+        """Record that the patient blocked the bot."""
+        ...
+
+    def message(self, key: str, language: str | None = None) -> str:
+        """A `messages:` text of the active flow."""
+        ...
+
+
+class ServiceSet(Protocol):
+    """The composition root's services, as far as the bot needs them."""
+
+    @property
+    def settings(self) -> Settings:
+        """The settings everything was built from."""
+        ...
+
+    @property
+    def intake(self) -> PatientService:
+        """The intake service."""
+        ...

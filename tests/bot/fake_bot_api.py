@@ -1,0 +1,417 @@
+"""A fake Telegram Bot API on loopback, for driving the real `Application` in tests and benches.
+
+It serves `http://127.0.0.1:PORT/bot<token>/<method>` with tornado: getMe, getUpdates (a queue
+of updates the test injects; honours offset, limit and the long-poll timeout), sendMessage,
+editMessageText, editMessageReplyMarkup, answerCallbackQuery, setMyCommands,
+deleteWebhook, setWebhook and getWebhookInfo. Every call is recorded with its parameters
+decoded (`reply_markup` parsed from its JSON form field). Failures can be scripted per method
+and chat: 429 with `retry_after`, 403 (the user blocked the bot), 500.
+
+The patient side is a set of helpers that inject updates: `send_text`, `press`, `edit_text`,
+`send_media` (photo, voice, sticker, ...). Message ids come from one counter, so they grow in
+the order things happen, as Telegram's do within a chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+TOKEN = "123456:TEST-token-never-logged"
+BOT_ID = 123456
+BOT_USERNAME = "intake_test_bot"
+RAW_FIELDS = frozenset({"text", "callback_query_id", "url", "secret_token"})
+MEDIA = {
+    "photo": [{"file_id": "p1", "file_unique_id": "u1", "width": 10, "height": 10}],
+    "voice": {"file_id": "v1", "file_unique_id": "u2", "duration": 2},
+    "sticker": {
+        "file_id": "s1",
+        "file_unique_id": "u3",
+        "width": 10,
+        "height": 10,
+        "is_animated": False,
+        "is_video": False,
+        "type": "regular",
+    },
+    "document": {"file_id": "d1", "file_unique_id": "u4"},
+    "location": {"latitude": 52.0, "longitude": 4.0},
+    "contact": {"phone_number": "+100", "first_name": "Someone"},
+    "video": {"file_id": "w1", "file_unique_id": "u5", "width": 1, "height": 1, "duration": 1},
+    "audio": {"file_id": "a1", "file_unique_id": "u6", "duration": 1},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One Bot API request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+
+    @property
+    def chat_id(self) -> int | None:
+        """The chat the call addressed, if any."""
+        chat = self.params.get("chat_id")
+        return int(chat) if chat is not None else None
+
+
+@dataclass(slots=True)
+class Failure:
+    """A scripted error answer for the next `times` calls of `method` (to `chat_id`)."""
+
+    method: str
+    status: int
+    description: str
+    chat_id: int | None = None
+    retry_after: int | None = None
+    times: int = 1
+
+
+@dataclass(slots=True)
+class Sent:
+    """A message the bot sent, as it now stands (after edits)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    edits: int = 0
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback data) of every inline button, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+@dataclass
+class FakeBotApi:
+    """The fake server's state, its HTTP face, and the patient-side helpers."""
+
+    token: str = TOKEN
+    calls: list[Call] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    sent: dict[int, Sent] = field(default_factory=dict)
+    on_send: Callable[[Sent], None] | None = None  # benchmarks react to bot messages here
+    port: int = 0
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _confirmed: int = 0
+    _last_injected: int = 0
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _delivered: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _again: list[dict[str, Any]] = field(default_factory=list)
+    _again_unconfirmed: bool = False
+    _closing: bool = False
+    _server: tornado.httpserver.HTTPServer | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on a free loopback port."""
+        routes = [(r"/bot([^/]+)/(\w+)", _Endpoint, {"api": self})]
+        # no access log: request lines carry the token, and tests want quiet output
+        app = tornado.web.Application(routes, log_function=lambda handler: None)
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        self._server = tornado.httpserver.HTTPServer(app)
+        self._server.add_sockets(sockets)
+
+    async def stop(self) -> None:
+        """Stop listening and drop open connections."""
+        self._closing = True
+        self._notify()
+        if self._server is not None:
+            self._server.stop()
+            await self._server.close_all_connections()
+
+    @property
+    def base_url(self) -> str:
+        """The `base_url` to give `ApplicationBuilder` (PTB appends the token)."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # --- the patient side --------------------------------------------------------------------
+
+    def send_text(self, user: int, text: str, *, chat: dict[str, Any] | None = None) -> int:
+        """A patient types `text`; returns the message id."""
+        return self._message(user, {"text": text, **_command_entities(text)}, chat)
+
+    def send_media(self, user: int, kind: str, *, chat: dict[str, Any] | None = None) -> int:
+        """A patient sends a photo, voice note, sticker, document, location, contact, ..."""
+        return self._message(user, {kind: MEDIA[kind]}, chat)
+
+    def edit_text(self, user: int, message_id: int, text: str) -> None:
+        """A patient edits an earlier message of theirs."""
+        message = {**_message_base(user, None, message_id), "text": text, "edit_date": _now()}
+        self.inject({"edited_message": message})
+
+    def press(self, user: int, message_id: int, data: str) -> str:
+        """A patient presses an inline button of a bot message; returns the query id."""
+        sent = self.sent.get(message_id)
+        chat_id = sent.chat_id if sent is not None else user
+        message = _bot_message(chat_id, message_id, sent.text if sent else "?", sent)
+        query_id = f"q{next(self._ids)}"
+        query = {
+            "id": query_id,
+            "from": _user(user),
+            "chat_instance": str(chat_id),
+            "data": data,
+            "message": message,
+        }
+        self.inject({"callback_query": query})
+        return query_id
+
+    def press_label(self, user: int, label: str) -> str:
+        """Press the button labelled `label` on the newest bot message to `user` showing it."""
+        for message in reversed(self.messages_to(user)):
+            for text, data in message.buttons:
+                if text == label or text.endswith(f" {label}"):
+                    return self.press(user, message.message_id, data)
+        raise AssertionError(f"no button '{label}' for user {user}")
+
+    def inject(self, update: dict[str, Any]) -> int:
+        """Queue a raw update; returns its update id."""
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, **update})
+        self._last_injected = update_id
+        self._notify()
+        return update_id
+
+    def inject_again(self, update_id: int) -> None:
+        """Deliver an already confirmed update a second time (Telegram is at-least-once)."""
+        self._again.append(self._delivered[update_id])
+        self._notify()
+
+    # --- what the bot did ----------------------------------------------------------------------
+
+    def messages_to(self, chat_id: int) -> list[Sent]:
+        """Messages the bot sent to a chat, oldest first, as they now read."""
+        return [m for m in self.sent.values() if m.chat_id == chat_id]
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        """The texts of the bot's messages to a chat."""
+        return [m.text for m in self.messages_to(chat_id)]
+
+    def calls_of(self, method: str, chat_id: int | None = None) -> list[Call]:
+        """Recorded calls of one method (to one chat)."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (chat_id is None or c.chat_id == chat_id)
+        ]
+
+    def fail(self, failure: Failure) -> None:
+        """Script an error answer."""
+        self.failures.append(failure)
+
+    async def delivered(self, timeout: float = 10) -> None:
+        """Wait until the bot has fetched and confirmed every injected update."""
+        deadline = time.monotonic() + timeout
+        while self._confirmed <= self._last_injected or self._again or self._again_unconfirmed:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot did not fetch every update")
+            self._changed.clear()
+            await _wait(self._changed, deadline)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _message(self, user: int, content: dict[str, Any], chat: dict[str, Any] | None) -> int:
+        message_id = next(self._ids)
+        self.inject({"message": {**_message_base(user, chat, message_id), **content}})
+        return message_id
+
+    def _notify(self) -> None:
+        self._changed.set()
+
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The reply to a non-polling call, or None for getUpdates (handled apart)."""
+        self.calls.append(Call(method, params, time.monotonic()))
+        self._notify()
+        failure = self._failure(method, params)
+        if failure is not None:
+            return failure
+        handler = _METHODS.get(method)
+        if handler is None:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        return 200, {"ok": True, "result": handler(self, params)}
+
+    def _failure(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        chat = params.get("chat_id")
+        for failure in self.failures:
+            if failure.method == method and failure.chat_id in (None, chat) and failure.times:
+                failure.times -= 1
+                body: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": failure.status,
+                    "description": failure.description,
+                }
+                if failure.retry_after is not None:
+                    body["parameters"] = {"retry_after": failure.retry_after}
+                return failure.status, body
+        return None
+
+    async def get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Long-poll: confirm below `offset`, then return pending updates or wait for some."""
+        self.calls.append(Call("getUpdates", params, time.monotonic()))
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self._confirmed = max(self._confirmed, offset)
+        self._again_unconfirmed = False
+        self._notify()
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        while not (self._updates or self._again or self._closing) and time.monotonic() < deadline:
+            self._changed.clear()
+            await _wait(self._changed, deadline)
+        if self._again:
+            batch, self._again, self._again_unconfirmed = self._again, [], True
+            return batch
+        batch = self._updates[: int(params.get("limit") or 100)]
+        for update in batch:
+            self._delivered[update["update_id"]] = update
+        return batch
+
+    def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        sent = Sent(chat_id, next(self._ids), params["text"], params.get("reply_markup"))
+        self.sent[sent.message_id] = sent
+        if self.on_send is not None:
+            self.on_send(sent)
+        return _bot_message(chat_id, sent.message_id, sent.text, sent)
+
+    def _edit_text(self, params: dict[str, Any]) -> dict[str, Any]:
+        sent = self.sent[int(params["message_id"])]
+        sent.text = params["text"]
+        sent.reply_markup = params.get("reply_markup")
+        sent.edits += 1
+        if self.on_send is not None:
+            self.on_send(sent)
+        return _bot_message(sent.chat_id, sent.message_id, sent.text, sent)
+
+    def _edit_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        sent = self.sent[int(params["message_id"])]
+        sent.reply_markup = params.get("reply_markup")
+        sent.edits += 1
+        return _bot_message(sent.chat_id, sent.message_id, sent.text, sent)
+
+
+def _get_me(api: FakeBotApi, params: dict[str, Any]) -> dict[str, Any]:
+    return {**_user(BOT_ID, is_bot=True), "username": BOT_USERNAME, "can_join_groups": True}
+
+
+def _webhook_info(api: FakeBotApi, params: dict[str, Any]) -> dict[str, Any]:
+    return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+
+_METHODS: dict[str, Callable[[FakeBotApi, dict[str, Any]], Any]] = {
+    "getMe": _get_me,
+    "sendMessage": FakeBotApi._send_message,
+    "editMessageText": FakeBotApi._edit_text,
+    "editMessageReplyMarkup": FakeBotApi._edit_markup,
+    "answerCallbackQuery": lambda api, params: True,
+    "setMyCommands": lambda api, params: True,
+    "deleteWebhook": lambda api, params: True,
+    "setWebhook": lambda api, params: True,
+    "getWebhookInfo": _webhook_info,
+    "close": lambda api, params: True,
+}
+
+
+class _Endpoint(tornado.web.RequestHandler):
+    """`POST /bot<token>/<method>` with form-encoded (or multipart) parameters."""
+
+    def initialize(self, api: FakeBotApi) -> None:
+        self.api = api
+
+    async def post(self, token: str, method: str) -> None:
+        if token != self.api.token:
+            self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+            return
+        params = {k: _decode(k, v[-1].decode()) for k, v in self.request.body_arguments.items()}
+        if method == "getUpdates":
+            self._reply(200, {"ok": True, "result": await self.api.get_updates(params)})
+            return
+        reply = self.api.answer(method, params)
+        assert reply is not None
+        self._reply(*reply)
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+
+def _decode(key: str, value: str) -> Any:
+    if key in RAW_FIELDS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _user(user_id: int, *, is_bot: bool = False) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": is_bot, "first_name": f"User{user_id}", "language_code": "en"}
+
+
+def _private_chat(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "type": "private", "first_name": f"User{user_id}"}
+
+
+def group_chat(chat_id: int, title: str = "A group") -> dict[str, Any]:
+    """A group chat object for `send_text(..., chat=...)`."""
+    return {"id": chat_id, "type": "group", "title": title}
+
+
+def _message_base(user: int, chat: dict[str, Any] | None, message_id: int) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "date": _now(),
+        "chat": chat or _private_chat(user),
+        "from": _user(user),
+    }
+
+
+def _bot_message(chat_id: int, message_id: int, text: str, sent: Sent | None) -> dict[str, Any]:
+    chat = _private_chat(chat_id) if chat_id > 0 else group_chat(chat_id)
+    message: dict[str, Any] = {
+        "message_id": message_id,
+        "date": _now(),
+        "chat": chat,
+        "from": {**_user(BOT_ID, is_bot=True), "username": BOT_USERNAME},
+        "text": text,
+    }
+    if sent is not None and sent.reply_markup:
+        message["reply_markup"] = sent.reply_markup
+    return message
+
+
+def _command_entities(text: str) -> dict[str, Any]:
+    if not text.startswith("/"):
+        return {}
+    length = len(text.split()[0])
+    return {"entities": [{"type": "bot_command", "offset": 0, "length": length}]}
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+async def _wait(event: asyncio.Event, deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), remaining)
