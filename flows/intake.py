@@ -14,6 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, replace
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from flows.engine.conversation import Conversation, Outcome
@@ -25,7 +26,7 @@ from flows.engine.values import ActionKind, Inbound, Turn
 from flows.registry import FlowRegistry
 from storage import intakes, queue
 from storage.database import Database
-from storage.tables import IntakeSession, Patient, ReviewItem, utcnow
+from storage.tables import IntakeSession, Patient, ProcessedUpdate, ReviewItem, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,19 @@ class IntakeService:
 
     def handle_sync(self, inbound: Inbound) -> Turn:
         """Apply one patient update in one transaction."""
+        try:
+            return self._handle_once(inbound)
+        except IntegrityError:
+            # Another instance applied the same update id concurrently: a duplicate.
+            if inbound.update_id is not None and self._seen(inbound.update_id):
+                return Turn(duplicate=True)
+            raise
+
+    def _seen(self, update_id: int) -> bool:
+        with self.database.transaction() as tx:
+            return tx.get(ProcessedUpdate, update_id) is not None
+
+    def _handle_once(self, inbound: Inbound) -> Turn:
         with self.database.transaction() as tx:
             if inbound.update_id is not None and not intakes.claim_update(
                 tx, update_id=inbound.update_id
