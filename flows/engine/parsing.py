@@ -32,6 +32,8 @@ NUMBER_WORDS = {
     "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
     "twelve": 12, "several": 4, "half": 0.5,
 }  # fmt: skip
+_SEPARATOR = re.compile(r"(\s*(?:,|;|\band\b|&|\+)\s*)")
+MAX_PARTS_PER_LABEL = 4  # an option label spans at most this many separated parts
 _DURATION = re.compile(r"^(?:about |around |roughly |maybe |over |almost |nearly )?"
                        r"(?:(?:a )?(?P<num>\d+(?:[.,]\d+)?|[a-z]+)(?: of)? )?"
                        r"(?P<unit>[a-z]+?)s?(?: ago| now)?$")  # fmt: skip
@@ -120,7 +122,7 @@ def parse_duration(raw: str) -> int | None:
         return None
     num = match["num"] or "1"
     amount = float(num.replace(",", ".")) if num[0].isdigit() else NUMBER_WORDS.get(num)
-    if amount is None:
+    if amount is None or amount <= 0:
         return None
     return max(1, round(amount * UNIT_DAYS[unit]))
 
@@ -161,15 +163,30 @@ def _parse_text(spec: TextAnswer, raw: str, flow: Flow, language: str | None) ->
 
 
 def _parse_multi(spec: MultiAnswer, raw: str, flow: Flow, language: str | None) -> Parsed:
-    parts = [p for p in re.split(r"\s*(?:,|;|\band\b|&|\+)\s*", raw) if p.strip()]
+    pieces = _SEPARATOR.split(raw)  # parts at even indexes, the separators between them at odd
     values: list[str] = []
-    for part in parts:
-        value = match_option(spec.options, part, flow, language)
+    start = 0
+    while start < len(pieces):
+        value, start = _longest_option(spec, pieces, start, flow, language)
         if value is None:
             return Rejected(flow.message("invalid_multi", language))
-        if value not in values:
+        if value and value not in values:
             values.append(value)
     return check_multi(spec, values, flow, language)
+
+
+def _longest_option(
+    spec: MultiAnswer, pieces: list[str], start: int, flow: Flow, language: str | None
+) -> tuple[str | None, int]:
+    """The option named by the most parts from `start` on (labels may hold "," or "and")."""
+    if not pieces[start].strip():
+        return "", start + 2
+    last = min(len(pieces) - 1, start + 2 * (MAX_PARTS_PER_LABEL - 1))
+    for end in range(last, start - 1, -2):
+        value = match_option(spec.options, "".join(pieces[start : end + 1]), flow, language)
+        if value is not None:
+            return value, end + 2
+    return None, start + 2
 
 
 def check_multi(spec: MultiAnswer, values: list[str], flow: Flow, language: str | None) -> Parsed:
