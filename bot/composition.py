@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.settings import Settings
+from flows.engine.model import Flow
 from flows.intake import IntakeService
 from flows.registry import FlowRegistry, load_active
+from flows.review import ReviewService
+from flows.review_outbox import ReviewOutbox, Wakeup
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.sealing import Sealer
@@ -24,6 +27,9 @@ class Services:
     database: Database
     registry: FlowRegistry
     intake: IntakeService
+    review: ReviewService
+    review_outbox: ReviewOutbox
+    review_wakeup: Wakeup
 
     def close(self) -> None:
         """Release the database connections."""
@@ -45,4 +51,18 @@ def build_services(
         booking_url=settings.booking_url,
         emergency_number=settings.emergency_number,
     )
-    return Services(settings=settings, database=database, registry=registry, intake=intake)
+    wakeup = Wakeup()
+    intake.on_queued = wakeup.notify
+
+    def flows(flow_id: str, version: int) -> Flow:
+        return registry.get(flow_id, version).flow
+
+    return Services(
+        settings=settings,
+        database=database,
+        registry=registry,
+        intake=intake,
+        review=ReviewService(database=database, flows=flows, notify=wakeup.notify),
+        review_outbox=ReviewOutbox(database=database, flows=flows),
+        review_wakeup=wakeup,
+    )

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -68,6 +70,7 @@ class IntakeService:
         self.registry = registry
         self.booking_url = booking_url
         self.emergency_number = emergency_number
+        self.on_queued: Callable[[], None] | None = None  # wakes the review-chat delivery
 
     async def handle(self, inbound: Inbound) -> Turn:
         """Apply one patient update (in a worker thread)."""
@@ -249,6 +252,9 @@ class IntakeService:
         )
         queue.enqueue(ctx.tx, topic="review_item", ref_id=_id(item))
         log.info("intake.queued session=%s review=%s", record.id, item.id)
+        notify = self.on_queued
+        if notify is not None:  # after the commit, so the woken worker sees the new row
+            event.listen(ctx.tx, "after_commit", lambda _tx: notify(), once=True)
 
     def _audit(self, ctx: _Context, action: str) -> None:
         queue.audit(

@@ -10,6 +10,7 @@ Cards are rendered when they are sent, so a late card already shows the item's c
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -125,3 +126,39 @@ class ReviewOutbox:
         flow = self.flows(record.flow_id, record.flow_version)
         answers = load_answers(tx, item, self.database.sealer)
         return card_text(render_summary(flow, record, answers))
+
+
+class Wakeup:
+    """A thread-safe nudge for the delivery worker: `notify` from any thread, `wait` in its loop."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def bind(self) -> None:
+        """Attach to the running event loop (the worker calls this when it starts)."""
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake the worker now; does nothing before it started or after its loop closed."""
+        loop, event = self._loop, self._event
+        if loop is None or event is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(event.set)
+        except RuntimeError:  # the loop closed between the check and the call
+            return
+
+    async def wait(self, timeout: float) -> bool:
+        """Sleep until notified or `timeout` seconds pass; True when notified."""
+        if self._event is None:
+            self.bind()
+        assert self._event is not None
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._event.clear()
+        return True
