@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from flows.engine.conversation import Conversation, Outcome
 from flows.engine.flags import priority
@@ -25,6 +25,7 @@ from flows.engine.parsing import Accepted, parse
 from flows.engine.prompts import Placeholders, PromptBuilder
 from flows.engine.state import ACTIVE, CANCELLED, ESCALATED, IntakeState
 from flows.engine.values import ActionKind, Inbound, Turn
+from flows.patient_data import Deletion, PatientData
 from flows.registry import FlowRegistry
 from storage import intakes, queue
 from storage.database import Database
@@ -33,14 +34,6 @@ from storage.tables import IntakeSession, Patient, ProcessedUpdate, ReviewItem, 
 log = logging.getLogger(__name__)
 
 ENDED_STATUSES = {"completed", "escalated"}
-
-
-@dataclass(frozen=True, slots=True)
-class Deletion:
-    """What /delete erased."""
-
-    deleted: bool
-    withdrawn_review_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -70,6 +63,7 @@ class IntakeService:
         self.registry = registry
         self.booking_url = booking_url
         self.emergency_number = emergency_number
+        self.patients = PatientData(database=database, registry=registry, places=self._places)
         self.on_queued: Callable[[], None] | None = None  # wakes the review-chat delivery
 
     async def handle(self, inbound: Inbound) -> Turn:
@@ -275,68 +269,19 @@ class IntakeService:
         flow = self.registry.active
         return wanted if wanted in flow.languages else flow.default_language
 
-    # --- patient data ----------------------------------------------------------------------
+    # --- patient data (see flows.patient_data) --------------------------------------------
 
     async def delete_patient(self, *, user_id: int) -> Deletion:
         """Erase a patient's answers and personal data; withdraw their queued intakes."""
-        return await asyncio.to_thread(self.delete_patient_sync, user_id=user_id)
-
-    def delete_patient_sync(self, *, user_id: int) -> Deletion:
-        """`delete_patient`, blocking."""
-        with self.database.transaction() as tx:
-            patient = intakes.find_patient(tx, telegram_user_id=user_id)
-            if patient is None:
-                return Deletion(deleted=False)
-            session_ids = intakes.delete_patient(tx, patient=patient)
-            withdrawn = _withdraw(tx, session_ids)
-            patient.telegram_user_id = -_id(patient)  # a tombstone: the person starts afresh
-            tx.add(patient)
-            queue.audit(
-                tx, actor="patient:deleted", action="patient.deleted", detail=str(patient.id)
-            )
-            return Deletion(deleted=True, withdrawn_review_ids=tuple(withdrawn))
+        return await asyncio.to_thread(self.patients.delete, user_id=user_id)
 
     async def patient_copy(self, *, user_id: int) -> list[str]:
         """The patient's own answers of their latest intake, as lines to send them."""
-        return await asyncio.to_thread(self.patient_copy_sync, user_id=user_id)
-
-    def patient_copy_sync(self, *, user_id: int) -> list[str]:
-        """`patient_copy`, blocking."""
-        with self.database.transaction() as tx:
-            patient = intakes.find_patient(tx, telegram_user_id=user_id)
-            record = None
-            if patient is not None:
-                record = intakes.current_session(tx, patient_id=_id(patient))
-            if record is None or not record.state.get("history"):
-                return [self.message("mydata_empty")]
-            answers = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
-            queue.audit(tx, actor=f"patient:{user_id}", action="patient.copy", session_id=record.id)
-        conversation = self.registry.get(record.flow_id, record.flow_version)
-        state = IntakeState.from_record(
-            step=record.current_step,
-            status=record.status,
-            record=record.state,
-            answers=answers,
-            language=patient.language if patient else None,
-        )
-        builder = PromptBuilder(conversation.fm, self._places(record), state.language)
-        lines = [f"{label}: {answer}" for _, label, answer in builder.answered(state)]
-        return [builder.message("mydata_header"), *lines]
+        return await asyncio.to_thread(self.patients.copy, user_id=user_id)
 
     async def mark_unreachable(self, *, user_id: int) -> None:
         """Note that the patient blocked the bot; their intake stays for the clinician."""
-        await asyncio.to_thread(self.mark_unreachable_sync, user_id=user_id)
-
-    def mark_unreachable_sync(self, *, user_id: int) -> None:
-        """`mark_unreachable`, blocking."""
-        with self.database.transaction() as tx:
-            patient = intakes.find_patient(tx, telegram_user_id=user_id)
-            if patient is not None and not patient.unreachable:
-                patient.unreachable = True
-                tx.add(patient)
-                queue.audit(
-                    tx, actor="system", action="patient.unreachable", detail=str(patient.id)
-                )
+        await asyncio.to_thread(self.patients.mark_unreachable, user_id=user_id)
 
 
 _BUTTONS = {
@@ -346,20 +291,6 @@ _BUTTONS = {
     ActionKind.SKIP,
     ActionKind.CONFIRM,
 }
-
-
-def _withdraw(tx: Session, session_ids: list[int]) -> list[int]:
-    if not session_ids:
-        return []
-    items = tx.exec(select(ReviewItem).where(col(ReviewItem.session_id).in_(session_ids)))
-    withdrawn = []
-    for item in items:
-        if item.status in ("pending", "claimed"):
-            item.status, item.updated_at, item.note = "withdrawn", utcnow(), None
-            tx.add(item)
-            queue.enqueue(tx, topic="review_withdrawn", ref_id=_id(item))
-            withdrawn.append(_id(item))
-    return withdrawn
 
 
 def _turn(outcome: Outcome, state: IntakeState, record: IntakeSession | None) -> Turn:
