@@ -60,6 +60,9 @@ class Conversation:
     def handle(self, state: IntakeState, action: Action, places: Placeholders) -> Outcome:
         """Apply one patient action to `state`."""
         out = Outcome()
+        if state.ended:  # an ended intake takes no more input; a new one starts afresh
+            out.stale = True
+            return out
         ui = self._builder(state, places)
         kind = action.kind
         if kind in (ActionKind.TEXT, ActionKind.SCREEN):
@@ -206,6 +209,7 @@ class Conversation:
         step_id = state.step
         state.answers[step_id] = value
         state.selection = []
+        state.skipped = [s for s in state.skipped if s != step_id]
         state.history.append(step_id)
         out.answered_step = step_id
         out.answer_text = describe(self.fm.step(step_id), value, self.flow, state.language)
@@ -220,6 +224,7 @@ class Conversation:
         state.answers.pop(state.step, None)
         state.selection = []
         state.history.append(state.step)
+        state.skipped = [*(s for s in state.skipped if s != state.step), state.step]
         out.answered_step, out.answer_text = state.step, ui.message("skip")
         self._move_on(state, ui, out)
 
@@ -235,7 +240,8 @@ class Conversation:
                 if step.answer.kind == "info":
                     out.prompts.append(ui.question(state))
                     continue
-                if state.editing and step.is_question and state.step in state.answers:
+                done = state.step in state.answers or state.step in state.skipped
+                if state.editing and step.is_question and done:
                     state.history.append(state.step)
                     continue
                 break

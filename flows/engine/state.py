@@ -24,6 +24,7 @@ class IntakeState:
     state: str  # the current step id; the attribute name `transitions` uses
     answers: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)  # question steps passed, in order
+    skipped: list[str] = field(default_factory=list)  # optional steps skipped (not re-asked)
     raised: dict[str, str] = field(default_factory=dict)  # flag id -> level announced
     text_flags: list[str] = field(default_factory=list)  # flags confirmed from free text
     pending_confirm: str | None = None  # a flag awaiting "Did you mean ...?"
@@ -47,6 +48,7 @@ class IntakeState:
         """The JSON-ready record of everything but the answers and the step."""
         return {
             "history": list(self.history),
+            "skipped": list(self.skipped),
             "raised": dict(self.raised),
             "text_flags": list(self.text_flags),
             "pending_confirm": self.pending_confirm,
@@ -70,6 +72,7 @@ class IntakeState:
             state=step,
             answers=dict(answers),
             history=list(record.get("history", [])),
+            skipped=list(record.get("skipped", [])),
             raised=dict(record.get("raised", {})),
             text_flags=list(record.get("text_flags", [])),
             pending_confirm=record.get("pending_confirm"),
