@@ -1,7 +1,199 @@
-"""The `intake-bot review` commands (being built)."""
+"""The `intake-bot review` commands: the clinician queue from a terminal.
+
+`list`, `show`, `claim`, `done`, `release`, `reopen`, `export` and `audit` work on the database
+of `--db URL` (default: INTAKE_DATABASE_URL). Every command is audited as `cli:<login name>`.
+Unknown ids, wrong states, bad formats and unusable databases are one line on stderr and exit
+code 1 (2 for settings or storage problems), never a traceback.
+"""
 
 from __future__ import annotations
 
-import typer
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="review commands.", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli.errors import startup_errors
+from bot.composition import Services, build_services
+from bot.settings import Settings
+from flows.engine.export import item_row
+from flows.engine.record import ReviewRecord, priority_words
+from flows.engine.summary import timestamp
+from flows.review import ReviewService
+from flows.review_records import ReviewError
+from storage import queue
+from storage.database import StorageError
+from storage.sealing import SealError
+
+app = typer.Typer(help="The clinician review queue: list, show, claim, review, export.")
+
+Db = Annotated[
+    str | None, typer.Option("--db", help="Database URL (default: INTAKE_DATABASE_URL).")
+]
+ItemId = Annotated[int, typer.Argument(help="Review item id (see `review list`).")]
+
+
+@contextmanager
+def review_service(db: str | None) -> Iterator[tuple[ReviewService, Services]]:
+    """The review service over the chosen database; clear errors instead of tracebacks."""
+    with startup_errors():
+        services = build_services(Settings(), database_url=db)
+    try:
+        yield services.review, services
+    except ReviewError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except (StorageError, SealError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        services.close()
+
+
+def actor() -> str:
+    """Who is acting, for the audit trail."""
+    return f"cli:{getpass.getuser()}"
+
+
+def _out() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+def _date(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint=name) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command("list")
+def list_command(
+    status: Annotated[
+        str | None, typer.Option(help="pending, claimed, reviewed, withdrawn.")
+    ] = None,
+    priority: Annotated[
+        str | None, typer.Option(help="emergency, same_day, soon, routine.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Queued on or after (ISO date).")] = None,
+    until: Annotated[str | None, typer.Option(help="Queued before (ISO date).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: Db = None,
+) -> None:
+    """List review items, most urgent first, then oldest first."""
+    start, end = _date(since, "--since"), _date(until, "--until")
+    with review_service(db) as (service, _):
+        records = service.list_items(
+            actor(), status=status, priority=priority, since=start, until=end
+        )
+    if as_json:
+        typer.echo(json.dumps([item_row(r) for r in records], indent=2))
+        return
+    _out().print(_table(records))
+
+
+def _table(records: list[ReviewRecord]) -> Table:
+    table = Table("id", "priority", "status", "queued", "red flags", "telegram id", "claimed by")
+    for r in records:
+        table.add_row(
+            str(r.item_id),
+            priority_words(r.priority),
+            r.status,
+            timestamp(r.queued_at),
+            ", ".join(f"{f.id} ({f.level})" for f in r.red_flags) or "-",
+            str(r.telegram_user_id),
+            r.claimed_by or "-",
+        )
+    return table
+
+
+@app.command("show")
+def show_command(item_id: ItemId, db: Db = None) -> None:
+    """Show one item's clinician summary (audited as a view)."""
+    with review_service(db) as (service, _):
+        view = service.show(actor(), item_id)
+    typer.echo(view.summary)
+
+
+@app.command("claim")
+def claim_command(
+    item_id: ItemId,
+    name: Annotated[str, typer.Option("--as", help="Who claims it (shown to others).")],
+    db: Db = None,
+) -> None:
+    """Claim a pending item."""
+    with review_service(db) as (service, _):
+        record = service.claim(actor(), item_id, name=name)
+    typer.echo(f"review #{record.item_id} claimed by {record.claimed_by}")
+
+
+@app.command("done")
+def done_command(
+    item_id: ItemId,
+    note: Annotated[str, typer.Option(help="The review note (stored encrypted).")] = "",
+    name: Annotated[str | None, typer.Option("--as", help="Who reviewed it.")] = None,
+    db: Db = None,
+) -> None:
+    """Mark an item reviewed, with a note."""
+    with review_service(db) as (service, _):
+        record = service.done(actor(), item_id, name=name or getpass.getuser(), note=note)
+    typer.echo(f"review #{record.item_id} reviewed by {record.claimed_by}")
+
+
+@app.command("release")
+def release_command(item_id: ItemId, db: Db = None) -> None:
+    """Put a claimed item back in the queue."""
+    with review_service(db) as (service, _):
+        record = service.release(actor(), item_id)
+    typer.echo(f"review #{record.item_id} is pending again")
+
+
+@app.command("reopen")
+def reopen_command(item_id: ItemId, db: Db = None) -> None:
+    """Send a reviewed item back to the queue."""
+    with review_service(db) as (service, _):
+        record = service.reopen(actor(), item_id)
+    typer.echo(f"review #{record.item_id} is pending again")
+
+
+@app.command("export")
+def export_command(
+    item_id: Annotated[int | None, typer.Argument(help="Review item id.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, csv or fhir.")] = "json",
+    every: Annotated[bool, typer.Option("--all", help="Every item (json or csv).")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    db: Db = None,
+) -> None:
+    """Export one item (json, csv, fhir) or every item (json, csv)."""
+    if (item_id is None) == (not every):
+        raise typer.BadParameter("give an item id or --all (not both)")
+    with review_service(db) as (service, _):
+        if item_id is not None:
+            text = service.export(actor(), item_id, fmt)
+        else:
+            text = service.export_all(actor(), fmt)
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}", err=True)
+
+
+@app.command("audit")
+def audit_command(item_id: ItemId, db: Db = None) -> None:
+    """Show the audit trail of one item: who did what, when."""
+    with review_service(db) as (_, services), services.database.transaction() as tx:
+        events = queue.audit_events(tx, review_item_id=item_id)
+    table = Table("when", "who", "what", "detail")
+    for e in events:
+        table.add_row(timestamp(e.at), e.actor, e.action, e.detail or "")
+    _out().print(table)

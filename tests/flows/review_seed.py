@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flows.engine.loader import load_flow_file
 from flows.engine.model import Flow
 from flows.review import ReviewService
 from flows.review_outbox import ReviewOutbox
@@ -16,11 +17,40 @@ from storage.sealing import Sealer, new_key
 from storage.tables import IntakeSession, utcnow
 from tests.flows.sample_flow import sample_answers, sample_flow
 
+BUNDLED = Path(__file__).resolve().parents[2] / "flows" / "definitions" / "gut_health.yaml"
 
-def open_database(tmp_path: Path, *, sealed: bool = True) -> Database:
-    """A migrated SQLite file in `tmp_path`, sealing values with a fresh key when `sealed`."""
-    sealer = Sealer(new_key()) if sealed else Sealer()
-    database = Database(f"sqlite:///{tmp_path / 'review.db'}", sealer=sealer)
+
+def bundled_flow() -> Flow:
+    """The bundled gut-health flow, loaded and validated."""
+    return load_flow_file(BUNDLED).flow
+
+
+def complete_answers(flow: Flow) -> dict[str, Any]:
+    """An answer to every question step of a flow, of the kind the engine stores."""
+    answers: dict[str, Any] = {}
+    for sid, step in flow.steps.items():
+        spec: Any = step.answer
+        if step.kind == "choice":
+            accept = flow.consent.accept if sid == flow.consent.step else None
+            answers[sid] = accept or spec.options[-1].value
+        elif step.kind == "multi":
+            answers[sid] = [o.value for o in spec.options if o.value != spec.none][:2]
+        elif step.kind == "scale":
+            answers[sid] = 6
+        elif step.kind == "number":
+            answers[sid] = (spec.min + spec.max) // 2
+        elif step.kind == "yes_no":
+            answers[sid] = "no"
+        elif step.kind == "text":
+            answers[sid] = "free text"
+        elif step.kind == "duration":
+            answers[sid] = 42
+    return answers
+
+
+def open_database(tmp_path: Path, *, key: str | None = None) -> Database:
+    """A migrated SQLite file in `tmp_path`, sealing values with `key` (a fresh one if None)."""
+    database = Database(f"sqlite:///{tmp_path / 'review.db'}", sealer=Sealer(key or new_key()))
     upgrade(database)
     return database
 

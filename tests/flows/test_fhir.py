@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -20,40 +18,10 @@ from flows.engine.fhir import (
     check_response,
     to_json,
 )
-from flows.engine.loader import load_flow_file
 from flows.engine.model import Flow
 from flows.engine.record import ReviewRecord
+from tests.flows.review_seed import bundled_flow, complete_answers
 from tests.flows.sample_flow import sample_answers, sample_flow
-
-BUNDLED = Path(__file__).resolve().parents[2] / "flows" / "definitions" / "gut_health.yaml"
-
-
-def bundled_flow() -> Flow:
-    """The bundled gut-health flow, loaded and validated."""
-    return load_flow_file(BUNDLED).flow
-
-
-def complete_answers(flow: Flow) -> dict[str, Any]:
-    """An answer to every question step of a flow, of the kind the engine stores."""
-    answers: dict[str, Any] = {}
-    for sid, step in flow.steps.items():
-        spec: Any = step.answer
-        if step.kind == "choice":
-            accept = flow.consent.accept if sid == flow.consent.step else None
-            answers[sid] = accept or spec.options[-1].value
-        elif step.kind == "multi":
-            answers[sid] = [o.value for o in spec.options if o.value != spec.none][:2]
-        elif step.kind == "scale":
-            answers[sid] = 6
-        elif step.kind == "number":
-            answers[sid] = (spec.min + spec.max) // 2
-        elif step.kind == "yes_no":
-            answers[sid] = "no"
-        elif step.kind == "text":
-            answers[sid] = "free text"
-        elif step.kind == "duration":
-            answers[sid] = 42
-    return answers
 
 
 def record(flow: Flow, intake_status: str = "completed") -> ReviewRecord:
