@@ -21,6 +21,18 @@ from flows.engine.state import IntakeState
 ADVANCE = "advance"
 
 
+class _PlainMachine(Machine):
+    """A Machine that gives attached models only their triggers.
+
+    `transitions` also adds an `is_<step>()` helper per state to every attached model and
+    binds `on_enter_<step>` methods it finds on it. The runtime state uses neither, and with
+    one helper per step that was most of the cost of attaching a model each turn.
+    """
+
+    def _add_model_to_state(self, state: Any, model: Any) -> None:
+        return None
+
+
 class FlowMachine:
     """The compiled machine of one flow version, plus step lookups."""
 
@@ -28,7 +40,7 @@ class FlowMachine:
         self.flow = flow
         self.step_ids = list(flow.steps)
         self.index = {step_id: i for i, step_id in enumerate(self.step_ids)}
-        self.machine = Machine(
+        self.machine = _PlainMachine(
             model=None,
             states=self.step_ids,
             initial=flow.start,
