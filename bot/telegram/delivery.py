@@ -114,7 +114,7 @@ class Delivery:
         labels = self.labels(lang)
         text = prompt_text(prompt, labels)
         await self.edit(pressed, text, prompt_keyboard(prompt, session, labels))
-        self.questions.remember(chat_id, Asked(pressed.message_id, text))
+        self.questions.remember(chat_id, Asked(pressed.message_id, text, step=prompt.step))
 
     async def _send_prompt(
         self, chat_id: int, prompt: Prompt, session: int | None, lang: str | None
@@ -125,16 +125,14 @@ class Delivery:
             await self._retire_question(chat_id)
         sent = await self._send(chat_id, prompt_text(prompt, labels), markup)
         if prompt.kind is PromptKind.QUESTION or markup is not None:
-            asked = Asked(sent.message_id, sent.text or "", has_buttons=markup is not None)
+            buttons = markup is not None
+            asked = Asked(sent.message_id, sent.text or "", has_buttons=buttons, step=prompt.step)
             self.questions.remember(chat_id, asked)
 
     async def _retire_question(self, chat_id: int) -> None:
         """Drop the buttons of a question that a new question replaces (after /back, a re-ask)."""
         asked = self.questions.current(chat_id)
-        if asked is None:
-            return
-        self.questions.forget(chat_id)
-        if not asked.has_buttons:
+        if asked is None or not asked.has_buttons:
             return
         try:
             await self.bot.edit_message_reply_markup(chat_id, asked.message_id, reply_markup=None)

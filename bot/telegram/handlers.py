@@ -74,13 +74,12 @@ class PatientHandlers:
         await self.delivery.deliver(chat.id, turn, language=language_of(update), pressed=pressed)
 
     async def handle_edit(self, update: Update, context: Context) -> None:
-        """An edit newer than the current question answers it; older ones are only screened."""
+        """An edit of a reply to the current question answers it; older ones are only screened."""
         message = update.edited_message
         if message is None or message.text is None:
             return
-        asked = self.questions.current(message.chat_id)
-        newer = asked is not None and message.message_id > asked.message_id
-        kind = ActionKind.TEXT if newer else ActionKind.SCREEN
+        current = self.questions.answers_current(message.chat_id, message.message_id)
+        kind = ActionKind.TEXT if current else ActionKind.SCREEN
         await take_turn(self.intake, self.delivery, update, Action(kind, message.text))
 
     async def handle_unsupported(self, update: Update, context: Context) -> None:

@@ -1,7 +1,9 @@
 """Which message of each chat asks the current question, so answers and edits can find it.
 
-After a typed answer the question message is edited to show the answer; an edited patient
-message counts as an answer only when it is newer than the question. The mapping is held in
+After a typed answer the question message is edited to show the answer. An edited patient
+message counts as an answer only when it was sent while the current step was being asked:
+its id is greater than that of the step's *first* question message (a re-ask after a typo sends
+the question again, and the typo, now edited, still answers it). The mapping is held in
 memory, bounded (least recently used chats are forgotten), and lost on restart: a forgotten
 question simply keeps its buttons, and an edit is then only screened, never taken as an answer.
 """
@@ -9,16 +11,21 @@ question simply keeps its buttons, and an edit is then only screened, never take
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
 class Asked:
-    """A question message: its id, its text as sent, and whether it carries buttons."""
+    """A question message: its id, its text as sent, whether it has buttons, and its step.
+
+    `since` is the id of the first message that asked this step (itself unless re-asked).
+    """
 
     message_id: int
     text: str
     has_buttons: bool = True
+    step: str | None = None
+    since: int = 0
 
 
 class QuestionMemory:
@@ -33,7 +40,11 @@ class QuestionMemory:
 
     def remember(self, chat_id: int, asked: Asked) -> None:
         """Record the question message just sent to a chat."""
-        self._asked[chat_id] = asked
+        before = self._asked.get(chat_id)
+        since = asked.message_id
+        if before is not None and asked.step is not None and before.step == asked.step:
+            since = min(before.since or before.message_id, since)
+        self._asked[chat_id] = replace(asked, since=since)
         self._asked.move_to_end(chat_id)
         if len(self._asked) > self._capacity:
             self._asked.popitem(last=False)
@@ -47,3 +58,8 @@ class QuestionMemory:
         asked = self._asked.get(chat_id)
         if asked is not None and (message_id is None or asked.message_id == message_id):
             del self._asked[chat_id]
+
+    def answers_current(self, chat_id: int, message_id: int) -> bool:
+        """Whether a patient message was sent while the current step was being asked."""
+        asked = self._asked.get(chat_id)
+        return asked is not None and message_id > (asked.since or asked.message_id)

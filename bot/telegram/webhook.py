@@ -13,6 +13,7 @@ import asyncio
 import hmac
 import json
 import logging
+import signal
 from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -20,7 +21,8 @@ from urllib.parse import urlsplit
 import tornado.httpserver
 import tornado.web
 from telegram import Update
-from telegram.ext import Application
+
+from bot.telegram.application import AnyApplication
 
 _LOG = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
@@ -53,7 +55,7 @@ def parse_listen(listen: str) -> tuple[str, int]:
 class UpdateReceiver(tornado.web.RequestHandler):
     """Accepts Telegram's webhook posts."""
 
-    def initialize(self, app: Application, secret: str) -> None:  # type: ignore[type-arg]
+    def initialize(self, app: AnyApplication, secret: str) -> None:
         """Tornado's per-request setup: the application to feed and the secret to check."""
         self.app = app
         self.secret = secret
@@ -78,7 +80,7 @@ class UpdateReceiver(tornado.web.RequestHandler):
 class Health(tornado.web.RequestHandler):
     """Answers load balancers and orchestrators."""
 
-    def initialize(self, app: Application) -> None:  # type: ignore[type-arg]
+    def initialize(self, app: AnyApplication) -> None:
         """Tornado's per-request setup."""
         self.app = app
 
@@ -89,7 +91,7 @@ class Health(tornado.web.RequestHandler):
 
 
 def webhook_server(
-    app: Application,  # type: ignore[type-arg]
+    app: AnyApplication,
     config: WebhookConfig,
 ) -> tornado.httpserver.HTTPServer:
     """A started HTTP server feeding `app` (call `.stop()` to stop accepting)."""
@@ -105,7 +107,7 @@ def webhook_server(
 
 
 async def serve_webhook(
-    app: Application,  # type: ignore[type-arg]
+    app: AnyApplication,
     config: WebhookConfig,
     stop: asyncio.Event,
 ) -> None:
@@ -127,3 +129,16 @@ async def serve_webhook(
             if app.post_stop is not None:
                 await app.post_stop(app)
         await server.close_all_connections()
+
+
+def run_webhook(app: AnyApplication, config: WebhookConfig) -> None:
+    """Serve webhook mode until SIGTERM or SIGINT; the turn in progress is finished first."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_webhook(app, config, stop)
+
+    asyncio.run(main())

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -146,7 +147,7 @@ class FakeBotApi:
 
     def send_text(self, user: int, text: str, *, chat: dict[str, Any] | None = None) -> int:
         """A patient types `text`; returns the message id."""
-        return self._message(user, {"text": text, **_command_entities(text)}, chat)
+        return self._message(user, {"text": text, **_entities(text)}, chat)
 
     def send_media(self, user: int, kind: str, *, chat: dict[str, Any] | None = None) -> int:
         """A patient sends a photo, voice note, sticker, document, location, contact, ..."""
@@ -188,6 +189,11 @@ class FakeBotApi:
         self._last_injected = update_id
         self._notify()
         return update_id
+
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest injected update."""
+        return self._last_injected
 
     def inject_again(self, update_id: int) -> None:
         """Deliver an already confirmed update a second time (Telegram is at-least-once)."""
@@ -398,11 +404,14 @@ def _bot_message(chat_id: int, message_id: int, text: str, sent: Sent | None) ->
     return message
 
 
-def _command_entities(text: str) -> dict[str, Any]:
-    if not text.startswith("/"):
-        return {}
-    length = len(text.split()[0])
-    return {"entities": [{"type": "bot_command", "offset": 0, "length": length}]}
+def _entities(text: str) -> dict[str, Any]:
+    """Command and mention entities, as Telegram marks them up."""
+    entities = []
+    if text.startswith("/"):
+        entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+    for match in re.finditer(r"@\w+", text):
+        entities.append({"type": "mention", "offset": match.start(), "length": len(match[0])})
+    return {"entities": entities} if entities else {}
 
 
 def _now() -> int:

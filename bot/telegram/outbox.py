@@ -1,0 +1,131 @@
+"""The outbox delivery worker: sends review cards to INTAKE_REVIEW_CHAT_ID and keeps them current.
+
+An asyncio task started with the Application (a post-init hook) and stopped with it. Each
+round it asks `ReviewOutbox.due()` for what the review chat is owed, sends new cards, edits
+existing ones, and records the outcome. A failure (network, 5xx, a refused chat) is retried
+with exponential backoff; a 429 waits at least Telegram's `retry_after`. All state is in the
+database, so nothing is lost across restarts. Between rounds it sleeps until the next row is
+due, at most `poll` seconds, and wakes at once when the services queue something (an
+emergency goes out at the moment of escalation). Without a review chat there is no worker:
+items wait in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from bot.telegram.clinician import review_keyboard
+from flows.review_outbox import Delivery, ReviewOutbox, Wakeup
+from storage.database import StorageError
+
+_LOG = logging.getLogger(__name__)
+POLL_SECONDS = 2.0
+UNCHANGED = "message is not modified"
+
+
+class OutboxWorker:
+    """Delivers due outbox rows to the review chat, one round at a time."""
+
+    def __init__(
+        self,
+        outbox: ReviewOutbox,
+        wakeup: Wakeup,
+        bot: ExtBot[Any],
+        chat_id: int,
+        *,
+        poll: float = POLL_SECONDS,
+    ) -> None:
+        self.outbox = outbox
+        self.wakeup = wakeup
+        self.bot = bot
+        self.chat_id = chat_id
+        self.poll = poll
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the delivery task on the running loop."""
+        self.wakeup.bind()
+        self._task = asyncio.create_task(self._run(), name="review-outbox")
+
+    async def stop(self) -> None:
+        """Stop the delivery task (a send in flight is abandoned and retried next start)."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def run_once(self) -> int:
+        """Deliver what is due now; how many rows were handled (stops early on a 429)."""
+        handled = 0
+        for delivery in await asyncio.to_thread(self.outbox.due):
+            if not await self._deliver(delivery):
+                break
+            handled += 1
+        return handled
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+                wait = await asyncio.to_thread(self.outbox.seconds_to_next)
+            except StorageError as exc:
+                _LOG.error("review outbox: database unusable: %s", exc)
+                wait = self.poll
+            except Exception:  # keep delivering whatever one bad row does
+                _LOG.exception("review outbox round failed")
+                wait = self.poll
+            timeout = self.poll if wait is None else min(self.poll, wait)
+            await self.wakeup.wait(max(timeout, 0.01))
+
+    async def _deliver(self, delivery: Delivery) -> bool:
+        """Carry out one delivery; False when Telegram asked us to wait (a 429)."""
+        try:
+            message_id = await self._send(delivery)
+        except RetryAfter as exc:
+            after = _seconds(exc.retry_after)
+            await asyncio.to_thread(self.outbox.failed, delivery, "RetryAfter", after)
+            _LOG.info("review outbox: asked to wait %.1f s (row %s)", after, delivery.row_id)
+            return False
+        except TelegramError as exc:
+            error = type(exc).__name__
+            await asyncio.to_thread(self.outbox.failed, delivery, error)
+            _LOG.warning(
+                "review outbox: %s (row %s, item %s)", error, delivery.row_id, delivery.item_id
+            )
+            return True
+        await asyncio.to_thread(self.outbox.delivered, delivery, message_id)
+        return True
+
+    async def _send(self, delivery: Delivery) -> int | None:
+        markup = review_keyboard(delivery.item_id, delivery.buttons)
+        if delivery.kind == "send":
+            sent = await self.bot.send_message(
+                self.chat_id, delivery.text, reply_markup=markup, rate_limit_args=0
+            )
+            return sent.message_id
+        if delivery.kind == "edit" and delivery.message_id is not None:
+            try:
+                await self.bot.edit_message_text(
+                    delivery.text,
+                    chat_id=self.chat_id,
+                    message_id=delivery.message_id,
+                    reply_markup=markup,
+                    rate_limit_args=0,
+                )
+            except BadRequest as exc:  # unchanged, or deleted from the chat: nothing to redo
+                if UNCHANGED not in str(exc).lower():
+                    _LOG.info("review outbox: card %s not editable", delivery.item_id)
+        return None
+
+
+def _seconds(after: object) -> float:
+    total = getattr(after, "total_seconds", None)
+    return float(total()) if callable(total) else float(after)  # type: ignore[arg-type]
