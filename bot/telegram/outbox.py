@@ -3,7 +3,8 @@
 An asyncio task started with the Application (a post-init hook) and stopped with it. Each
 round it asks `ReviewOutbox.due()` for what the review chat is owed, sends new cards, edits
 existing ones, and records the outcome. A failure (network, 5xx, a refused chat) is retried
-with exponential backoff; a 429 waits at least Telegram's `retry_after`. All state is in the
+with exponential backoff; a 429 that reaches the worker (the pacer first retries a few
+itself, pausing every send) waits at least Telegram's `retry_after`. All state is in the
 database, so nothing is lost across restarts. Between rounds it sleeps until the next row is
 due, at most `poll` seconds, and wakes at once when the services queue something (an
 emergency goes out at the moment of escalation). Without a review chat there is no worker:
@@ -15,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.telegram.application import AnyApplication, Hook
 from bot.telegram.clinician import review_keyboard
 from flows.review_outbox import Delivery, ReviewOutbox, Wakeup
 from storage.database import StorageError
@@ -107,9 +110,7 @@ class OutboxWorker:
     async def _send(self, delivery: Delivery) -> int | None:
         markup = review_keyboard(delivery.item_id, delivery.buttons)
         if delivery.kind == "send":
-            sent = await self.bot.send_message(
-                self.chat_id, delivery.text, reply_markup=markup, rate_limit_args=0
-            )
+            sent = await self.bot.send_message(self.chat_id, delivery.text, reply_markup=markup)
             return sent.message_id
         if delivery.kind == "edit" and delivery.message_id is not None:
             try:
@@ -118,7 +119,6 @@ class OutboxWorker:
                     chat_id=self.chat_id,
                     message_id=delivery.message_id,
                     reply_markup=markup,
-                    rate_limit_args=0,
                 )
             except BadRequest as exc:  # unchanged, or deleted from the chat: nothing to redo
                 if UNCHANGED not in str(exc).lower():
@@ -126,6 +126,23 @@ class OutboxWorker:
         return None
 
 
-def _seconds(after: object) -> float:
-    total = getattr(after, "total_seconds", None)
-    return float(total()) if callable(total) else float(after)  # type: ignore[arg-type]
+def worker_hooks(
+    outbox: ReviewOutbox, wakeup: Wakeup, chat_id: int, *, poll: float = POLL_SECONDS
+) -> tuple[Hook, Hook]:
+    """Post-init and post-stop hooks that run a worker for the Application's lifetime."""
+    running: list[OutboxWorker] = []
+
+    async def start_worker(app: AnyApplication) -> None:
+        worker = OutboxWorker(outbox, wakeup, app.bot, chat_id, poll=poll)
+        await worker.start()
+        running.append(worker)
+
+    async def stop_worker(app: AnyApplication) -> None:
+        while running:
+            await running.pop().stop()
+
+    return start_worker, stop_worker
+
+
+def _seconds(after: float | timedelta) -> float:
+    return after.total_seconds() if isinstance(after, timedelta) else float(after)
