@@ -46,6 +46,7 @@ class _Context:
     record: IntakeSession | None
     conversation: Conversation
     state: IntakeState
+    stored: dict[str, object]  # the answers as loaded, to write only what changed
 
 
 class IntakeService:
@@ -101,24 +102,24 @@ class IntakeService:
     # --- one turn --------------------------------------------------------------------------
 
     def _load(self, tx: Session, inbound: Inbound) -> _Context:
-        patient = intakes.find_patient(tx, telegram_user_id=inbound.user_id)
-        record = None
-        if patient is not None and patient.id is not None:
-            record = intakes.current_session(tx, patient_id=patient.id, for_update=True)
+        patient, record = intakes.find_current(
+            tx, telegram_user_id=inbound.user_id, for_update=True
+        )
+        stored: dict[str, object] = {}
         if record is not None and record.status == ACTIVE:
             conversation = self.registry.get(record.flow_id, record.flow_version)
-            answers = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
+            stored = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
             state = IntakeState.from_record(
                 step=record.current_step,
                 status=record.status,
                 record=record.state,
-                answers=answers,
+                answers=stored,
                 language=patient.language if patient else None,
             )
         else:
             conversation = self.registry.active_conversation()
             state = conversation.new_state(self._language(inbound.profile.language))
-        return _Context(tx, inbound, patient, record, conversation, state)
+        return _Context(tx, inbound, patient, record, conversation, state, stored)
 
     def _apply(self, ctx: _Context) -> Turn:
         action = ctx.inbound.action
@@ -219,11 +220,10 @@ class IntakeService:
     def _save(self, ctx: _Context) -> None:
         record, state = ctx.record, ctx.state
         assert record is not None
-        before = intakes.load_answers(ctx.tx, session_id=_id(record), sealer=self.database.sealer)
         intakes.save_answers(
             ctx.tx,
             session_id=_id(record),
-            before=before,
+            before=ctx.stored,
             after=state.answers,
             sealer=self.database.sealer,
         )

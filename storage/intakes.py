@@ -10,22 +10,46 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import Table, delete, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.sealing import Sealer
 from storage.tables import Answer, FlowVersion, IntakeSession, Patient, ProcessedUpdate, utcnow
 
 ACTIVE = "active"
+ANSWERS: Table = Answer.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
+UPDATES: Table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 
 
 def claim_update(session: Session, *, update_id: int) -> bool:
     """Record `update_id` as processed; False when it was processed before."""
-    if session.get(ProcessedUpdate, update_id) is not None:
-        return False
-    session.add(ProcessedUpdate(update_id=update_id))
-    session.flush()
-    return True
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(UPDATES).values(update_id=update_id, processed_at=utcnow()).on_conflict_do_nothing()
+    )
+    result: Any = session.execute(statement)
+    return bool(result.rowcount == 1)
+
+
+def find_current(
+    session: Session, *, telegram_user_id: int, for_update: bool = False
+) -> tuple[Patient | None, IntakeSession | None]:
+    """The patient and their newest session in one query (the session locked when asked)."""
+    query = (
+        select(Patient, IntakeSession)
+        .join(IntakeSession, col(IntakeSession.patient_id) == col(Patient.id))
+        .where(Patient.telegram_user_id == telegram_user_id)
+        .order_by(col(IntakeSession.id).desc())
+        .limit(1)
+    )
+    if for_update:
+        query = query.with_for_update(of=IntakeSession)
+    row = session.exec(query).first()
+    if row is not None:
+        return row[0], row[1]
+    return find_patient(session, telegram_user_id=telegram_user_id), None
 
 
 def find_patient(session: Session, *, telegram_user_id: int) -> Patient | None:
@@ -73,8 +97,10 @@ def current_session(
 
 def load_answers(session: Session, *, session_id: int, sealer: Sealer) -> dict[str, Any]:
     """Every stored answer of a session, by step id."""
-    rows = session.exec(select(Answer).where(Answer.session_id == session_id))
-    return {row.step_id: json.loads(sealer.unseal(row.value)) for row in rows}
+    rows = session.execute(
+        select(ANSWERS.c.step_id, ANSWERS.c.value).where(ANSWERS.c.session_id == session_id)
+    )
+    return {step: json.loads(sealer.unseal(value)) for step, value in rows}
 
 
 def save_answers(
@@ -93,25 +119,23 @@ def save_answers(
                 col(Answer.session_id) == session_id, col(Answer.step_id).in_(removed)
             )
         )
-    changed = {step: v for step, v in after.items() if step not in before or before[step] != v}
-    if not changed:
-        return
-    existing = {
-        row.step_id: row
-        for row in session.exec(
-            select(Answer).where(
-                Answer.session_id == session_id, col(Answer.step_id).in_(list(changed))
-            )
-        )
-    }
-    for step, value in changed.items():
+    now = utcnow()
+    for step, value in after.items():
+        if step in before and before[step] == value:
+            continue
         sealed = sealer.seal(json.dumps(value))
-        row = existing.get(step)
-        if row is None:
-            session.add(Answer(session_id=session_id, step_id=step, value=sealed))
+        if step in before:
+            session.execute(
+                update(ANSWERS)
+                .where(ANSWERS.c.session_id == session_id, ANSWERS.c.step_id == step)
+                .values(value=sealed, answered_at=now)
+            )
         else:
-            row.value, row.answered_at = sealed, utcnow()
-            session.add(row)
+            session.execute(
+                insert(ANSWERS).values(
+                    session_id=session_id, step_id=step, value=sealed, answered_at=now
+                )
+            )
 
 
 def delete_patient(session: Session, *, patient: Patient) -> list[int]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from flows.engine.conditions import holds
+from flows.engine.conditions import holds, referenced_steps
 from flows.engine.model import Branch, Condition, Flow, Step
 from flows.engine.state import IntakeState
 
@@ -40,6 +40,8 @@ class FlowMachine:
         self.flow = flow
         self.step_ids = list(flow.steps)
         self.index = {step_id: i for i, step_id in enumerate(self.step_ids)}
+        self.routing_steps = routing_steps(flow)  # the answers that decide the path
+        self.remaining_cache: dict[tuple[object, ...], int] = {}
         self.machine = _PlainMachine(
             model=None,
             states=self.step_ids,
@@ -71,6 +73,17 @@ class FlowMachine:
         if not self.machine.get_triggers(state.state):
             return False
         return bool(self.machine.events[ADVANCE].trigger(state))
+
+
+def routing_steps(flow: Flow) -> tuple[str, ...]:
+    """Every step whose answer a `next` or `ask_when` condition reads, sorted."""
+    found: set[str] = set()
+    for step in flow.steps.values():
+        conditions = [b.when for b in branches(step)] + [step.ask_when]
+        for condition in conditions:
+            if condition is not None:
+                found.update(c.answer for c in referenced_steps(condition))
+    return tuple(sorted(found))
 
 
 def branches(step: Step) -> Iterator[Branch]:

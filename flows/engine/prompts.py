@@ -165,6 +165,16 @@ class PromptBuilder:
 
     def remaining(self, state: IntakeState) -> int:
         """Questions from the current step to the review or end, given the answers so far."""
+        key = (state.step, *(_hashable(state.answers.get(s)) for s in self.fm.routing_steps))
+        cached = self.fm.remaining_cache.get(key)
+        if cached is None:
+            cached = self._walk(state)
+            if len(self.fm.remaining_cache) > REMAINING_CACHE_SIZE:
+                self.fm.remaining_cache.clear()
+            self.fm.remaining_cache[key] = cached
+        return cached
+
+    def _walk(self, state: IntakeState) -> int:
         count, step_id, seen = 0, state.step, set()
         while step_id not in seen:
             seen.add(step_id)
@@ -186,6 +196,11 @@ class PromptBuilder:
 
 
 _KIND = {"end": PromptKind.END, "info": PromptKind.INFO}
+REMAINING_CACHE_SIZE = 20_000
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _first_branch(step: Step, state: IntakeState) -> str | None:
