@@ -1,7 +1,87 @@
-"""The `intake-bot safety` commands (being built)."""
+"""The `intake-bot safety` commands: replay the safety vignettes and report the results by level.
+
+`report` loads a flow, replays every vignette (each paraphrase is one run) through the engine
+in process, and prints sensitivity per level, over-triage of routine stories, diagnosis leaks
+(any message to a patient that ties a condition to them) and any other problem. Exit codes:
+0 when every run reached its level with no leak or problem, 1 otherwise.
+"""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="safety commands.", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli.flows import print_problems
+from bot.settings import Settings
+from flows.engine.conversation import Conversation
+from flows.engine.problems import FlowError
+from flows.registry import load_active
+from flows.vignettes import Run, missed, over_triaged, replay_all, tally
+
+app = typer.Typer(help="Safety checks: the vignette report.", no_args_is_help=True)
+
+DEFAULT_VIGNETTES = Path("tests/flows/vignettes")
+
+
+@app.callback()
+def safety() -> None:
+    """Safety checks: the vignette report."""
+
+
+@app.command("report")
+def report_command(
+    vignettes: Annotated[
+        Path, typer.Option(help="Folder of vignette files.", file_okay=False, exists=True)
+    ] = DEFAULT_VIGNETTES,
+    flow_file: Annotated[
+        Path | None,
+        typer.Option("--flow", help="Flow file; default: the active flow in the flows dir."),
+    ] = None,
+) -> None:
+    """Replay every vignette and print the results by level."""
+    settings = Settings()
+    try:
+        loaded = load_active(
+            flows_dir=settings.flows_dir, flow_id=settings.flow, flow_file=flow_file
+        )
+    except FlowError as error:
+        print_problems(error.problems)
+        raise typer.Exit(1) from None
+    flow = loaded.flow
+    runs = replay_all(Conversation(flow), vignettes)
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(level_table(runs))
+    failures = print_failures(console, runs)
+    raise typer.Exit(1 if failures else 0)
+
+
+def level_table(runs: list[Run]) -> Table:
+    """Runs, sensitivity and exact matches per expected level; over-triage for routine."""
+    table = Table(title=f"Safety vignettes: {len(runs)} runs")
+    for column in ("expected level", "runs", "reached at least", "sensitivity", "exact"):
+        table.add_column(column, justify="left" if column == "expected level" else "right")
+    for row in tally(runs):
+        if row.level == "routine":
+            label, share = "stayed routine", f"over-triage {1 - row.sensitivity:.0%}"
+        else:
+            label, share = "reached at least", f"{row.sensitivity:.0%}"
+        caught = f"{row.caught} {label}" if row.level == "routine" else str(row.caught)
+        table.add_row(row.level, str(row.runs), caught, share, str(row.exact))
+    return table
+
+
+def print_failures(console: Console, runs: list[Run]) -> int:
+    """Print missed, over-triaged, leaking and broken runs; return how many lines were printed."""
+    lines = [f"missed: {r.name} expected {r.vignette.level}, got {r.level}" for r in missed(runs)]
+    lines += [f"over-triaged: {r.name} got {r.level}" for r in over_triaged(runs)]
+    lines += [f"diagnosis leak: {r.name}: '{leak}'" for r in runs for leak in r.leaks]
+    lines += [f"problem: {r.name}: {problem}" for r in runs for problem in r.problems]
+    leaks = sum(len(r.leaks) for r in runs)
+    console.print(f"diagnosis leaks: {leaks}", markup=False)
+    for line in lines:
+        console.print(line, markup=False)
+    return len(lines)

@@ -88,6 +88,18 @@ def lint(flow: Flow, source_map: SourceMap, file: str) -> list[Problem]:
     return problems
 
 
+def diagnosis_words(flow: Flow, text: str) -> list[str]:
+    """Words of a sent message that tie a condition to the patient (rule 2), less reviewed ones."""
+    allowed = [e.phrase.replace("’", "'").lower() for e in flow.wording_exceptions if e.phrase]
+    lowered = text.replace("’", "'").lower()
+    spans = [m.span() for p in allowed for m in re.finditer(re.escape(p), lowered)]
+    return [
+        f.quote
+        for f in findings(text)
+        if f.rule.number == 2 and not any(a < f.span[1] and f.span[0] < b for a, b in spans)
+    ]
+
+
 def _allowing(flow: Flow, place: _Place, finding: Finding) -> int | None:
     """The index of an exception that allows `finding` at `place`, if any."""
     lowered = place.text.replace("’", "'").lower()

@@ -190,3 +190,11 @@ class _NoLines:
     def line(self, path: tuple[str | int, ...]) -> int:
         """Line 1 for every path."""
         return 1
+
+
+def test_diagnosis_words_find_leaks_but_not_reviewed_phrases() -> None:
+    """A sent message tying a condition to the patient is a leak; a reviewed quote is not."""
+    flow = load_flow_file(BUNDLED).flow
+    refusal = flow.message("diagnosis_refusal")
+    assert wording.diagnosis_words(flow, refusal) == []
+    assert wording.diagnosis_words(flow, "Your answers suggest SIBO.") == ["suggest SIBO"]
