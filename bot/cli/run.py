@@ -18,6 +18,7 @@ from bot.composition import build_services
 from bot.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.errors import protect_logs
+from bot.telegram.review_plugin import review_plugin
 from bot.telegram.webhook import WebhookConfig, parse_listen, run_webhook
 
 
@@ -39,7 +40,13 @@ def run() -> None:
     with startup_errors():
         services = build_services(settings)
     try:
-        app = build_application(services)
+        plugin = review_plugin(services)
+        app = build_application(
+            services,
+            extra_handlers=plugin.handlers,
+            post_init_hooks=plugin.post_init,
+            post_stop_hooks=plugin.post_stop,
+        )
         if config is None:
             app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
         else:
