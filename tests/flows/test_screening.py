@@ -58,6 +58,11 @@ LAY_PHRASES = [
     ("my skin has gone yellow", "jaundice"),
     ("I don't want to be here anymore", "self_harm_thoughts"),
     ("I've been feeling suicidal", "self_harm_thoughts"),
+    ("I've been self-harming", "self_harm_thoughts"),
+    ("I haven't been able to keep anything down", "dehydration"),
+    ("I'm not able to breathe", "breathing"),
+    ("I haven't been able to poo or pass wind", "no_stool_no_wind"),
+    ("there was blood in my vomit", "vomit_blood"),
 ]
 
 
