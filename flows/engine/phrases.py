@@ -19,6 +19,7 @@ from dataclasses import dataclass
 FUZZY_MIN_LENGTH = 5
 GUESS_CACHE_SIZE = 20_000  # bounded memo of spelling guesses; cleared when full
 _APOSTROPHES = str.maketrans("", "", "'’‘`´ʼ")
+_NON_ASCII_APOSTROPHES = re.compile("['’‘`´ʼ]")
 _COMBINING = re.compile(r"[\u0300-\u036f]")  # accents left apart by NFKD
 _REPEATS = re.compile(r"(.)\1{2,}")
 _PUNCTUATION = re.compile(r"[.,;:!?\n\r()\[\]{}\"“”/|…¿¡]+|\s[-–—]+\s")
@@ -28,9 +29,12 @@ _WORD = re.compile(r"[a-z0-9]+")
 def fold(text: str) -> str:
     """Lower-case `text`, strip accents and apostrophes, and collapse letters repeated 3+ times."""
     bare = text.lower()
-    if not bare.isascii():
+    if bare.isascii():
+        bare = bare.translate(_APOSTROPHES)
+    else:  # str.translate is slow on non-ASCII text; a regex is not
         bare = _COMBINING.sub("", unicodedata.normalize("NFKD", bare))
-    return _REPEATS.sub(r"\1\1", bare.translate(_APOSTROPHES))
+        bare = _NON_ASCII_APOSTROPHES.sub("", bare)
+    return _REPEATS.sub(r"\1\1", bare)
 
 
 def words(text: str) -> list[str]:
@@ -130,13 +134,15 @@ class Vocabulary:
 
     def clause(self, raw: list[str]) -> list[str]:
         """The canonical words of a clause, with several-word variants joined."""
-        single = [self.canonical(w) for w in raw]
-        if not self._multi:
+        known = self._canonical.get
+        single = [known(w) or self.canonical(w) for w in raw]
+        multi = self._multi
+        if multi.keys().isdisjoint(single):
             return single
         joined: list[str] = []
         i = 0
         while i < len(single):
-            for seq, head in self._multi.get(single[i], ()):
+            for seq, head in multi.get(single[i], ()):
                 if tuple(single[i : i + len(seq)]) == seq:
                     joined.append(head)
                     i += len(seq)
