@@ -202,6 +202,7 @@ class ClinicianHandlers:
         self, name: str, command: Callable[[Update, Context, str], Coroutine[Any, Any, None]]
     ) -> Callback:
         async def handle(update: Update, context: Context) -> None:
+            """Run the command for a clinician; deny and audit anyone else."""
             user = update.effective_user
             if user is None:
                 return
@@ -215,7 +216,6 @@ class ClinicianHandlers:
                 await self._reply(update, str(exc))
             raise ApplicationHandlerStop
 
-        handle.__doc__ = f"/{name}, for clinicians only."
         return handle
 
     async def _deny(self, user: User, what: str) -> None:

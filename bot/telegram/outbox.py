@@ -133,11 +133,13 @@ def worker_hooks(
     running: list[OutboxWorker] = []
 
     async def start_worker(app: AnyApplication) -> None:
+        """Start delivering to the review chat with the Application's bot."""
         worker = OutboxWorker(outbox, wakeup, app.bot, chat_id, poll=poll)
         await worker.start()
         running.append(worker)
 
     async def stop_worker(app: AnyApplication) -> None:
+        """Stop the worker started with the Application."""
         while running:
             await running.pop().stop()
 
