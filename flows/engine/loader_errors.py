@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -47,10 +48,16 @@ def schema_problems(
 
 # --- union members ---------------------------------------------------------------------------
 
-_MISMATCH = "mismatch"  # a union point where no member fits the data's type
+
+@dataclass(frozen=True)
+class _Verdict:
+    """The union member reported at a union point; `member` is None when none fits the data."""
+
+    member: str | None
+    members: tuple[str, ...]
 
 
-def _chosen_members(details: list[ErrorDetails], data: Any) -> dict[Loc, str]:
+def _chosen_members(details: list[ErrorDetails], data: Any) -> dict[Loc, _Verdict]:
     """For each union point (a loc prefix), the member tag whose errors are reported."""
     by_point: dict[Loc, dict[str, list[ErrorDetails]]] = defaultdict(lambda: defaultdict(list))
     for detail in details:
@@ -60,30 +67,30 @@ def _chosen_members(details: list[ErrorDetails], data: Any) -> dict[Loc, str]:
     return {point: _choose(point, members) for point, members in by_point.items()}
 
 
-def _choose(point: Loc, members: dict[str, list[ErrorDetails]]) -> str:
+def _choose(point: Loc, members: dict[str, list[ErrorDetails]]) -> _Verdict:
     fitting = {
         tag: errors
         for tag, errors in members.items()
         if not any(len(e["loc"]) == len(point) + 1 and e["type"].endswith("_type") for e in errors)
     }
     if not fitting:
-        return _MISMATCH + "|" + "|".join(members)
+        return _Verdict(None, tuple(members))
     depth = len(point) + 2  # errors about keys directly in the member's mapping
 
     def misfit(tag: str) -> int:
         direct = ("missing", "extra_forbidden")
         return sum(len(e["loc"]) == depth and e["type"] in direct for e in fitting[tag])
 
-    return min(fitting, key=misfit)
+    return _Verdict(min(fitting, key=misfit), tuple(members))
 
 
-def _survives(loc: Loc, chosen: Mapping[Loc, str]) -> bool:
+def _survives(loc: Loc, chosen: Mapping[Loc, _Verdict]) -> bool:
     for index in range(len(loc)):
-        tag = chosen.get(loc[:index])
-        if tag is None or str(loc[index]) == tag:
+        verdict = chosen.get(loc[:index])
+        if verdict is None or str(loc[index]) == verdict.member:
             continue
         # a union where no member fits: keep only the errors at the union point itself
-        return tag.startswith(_MISMATCH) and len(loc) == index + 1
+        return verdict.member is None and len(loc) == index + 1
     return True
 
 
@@ -111,15 +118,15 @@ def _has(node: Any, part: int | str) -> bool:
 
 
 def _describe(
-    detail: ErrorDetails, data: Any, chosen: Mapping[Loc, str]
+    detail: ErrorDetails, data: Any, chosen: Mapping[Loc, _Verdict]
 ) -> tuple[tuple[PathPart, ...], str]:
     """The data path of an error and its message."""
     loc = detail["loc"]
     tags = set(_tag_positions(detail, data))
     path = tuple(part for index, part in enumerate(loc) if index not in tags and part != "[key]")
-    verdict = chosen.get(loc[: max(tags)], "") if tags else ""
-    if verdict.startswith(_MISMATCH):
-        names = list(dict.fromkeys(_tag_name(tag) for tag in verdict.split("|")[1:]))
+    verdict = chosen.get(loc[: max(tags)]) if tags else None
+    if verdict is not None and verdict.member is None:
+        names = list(dict.fromkeys(_tag_name(tag) for tag in verdict.members))
         return path, f"{_dotted(path)}: expected {' or '.join(names)}, got {_shown(detail)}"
     return path, _message(detail, path)
 
@@ -142,6 +149,10 @@ def _message(detail: ErrorDetails, path: tuple[PathPart, ...]) -> str:
         if detail["loc"][-1] == "[key]":
             return f"{_dotted(path[:-1])}: key '{detail['input']}' is not {wanted}"
         return f"{where}: '{detail['input']}' is not {wanted}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{where}: expected a mapping, got {_shown(detail)}"
+    if kind == "too_short":
+        return f"{where}: needs at least {ctx.get('min_length')} item(s)"
     if kind == "value_error":
         return f"{where}: {detail['msg'].removeprefix('Value error, ')}"
     text = detail["msg"][:1].lower() + detail["msg"][1:]

@@ -56,6 +56,10 @@ def parse_yaml(text: str, *, file: str) -> ParsedYaml:
         return ParsedYaml(None, lines, [_syntax_problem(error, file)])
     except YAMLError as error:
         return ParsedYaml(None, lines, [Problem(file, 1, f"YAML error: {error}")])
+    except Exception as error:  # ruamel fails with plain errors on some keys (e.g. `? {a: 1}`)
+        message = f"YAML: this document cannot be read ({type(error).__name__}); check for keys "
+        message += "that are themselves mappings or lists"
+        return ParsedYaml(None, lines, [Problem(file, 1, message)])
     problems: list[Problem] = []
     data = _Copier(file, lines, problems).copy(document, ())
     return ParsedYaml(data, lines, problems)

@@ -6,10 +6,29 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flows.engine.loader import load_flow_file, load_flow_text, load_flows_dir
 from flows.engine.problems import FlowError, Problem
 from tests.flows.conftest import FlowText
+
+DAMAGE = [
+    "next: [",
+    "when: yes",
+    "answer: {kind: multi}",
+    "answer: {kind: choice, options: [a, b]}",
+    "next: [{goto: 5}]",
+    "prompt: {EN: x}",
+    "- {when: {all: []}, goto: age}",
+    "- {when: {not: {answer: age}}, goto: age}",
+    "equals: [1, 2]",
+    "label: !!binary aGk=",
+    "<<: *nothing",
+    "{}",
+    "? [a, b]\n  : c",
+    "steps: 3",
+]
 
 
 def problems_of(text: str, file: str = "mini.yaml") -> list[Problem]:
@@ -205,3 +224,26 @@ def test_directory_reports_problems_of_every_file(tmp_path: Path, flow_text: Flo
     with pytest.raises(FlowError) as caught:
         load_flows_dir(tmp_path)
     assert {Path(p.file).name for p in caught.value.problems} == {"a.yaml", "b.yaml"}
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_damaged_file_gives_problems_not_crashes(
+    flow_text: FlowText, data: st.DataObject
+) -> None:
+    """Replacing any line with arbitrary text either loads or raises FlowError at a real line."""
+    lines = flow_text.text.splitlines()
+    index = data.draw(st.integers(0, len(lines) - 1), label="line")
+    junk = data.draw(st.sampled_from(DAMAGE) | st.text(max_size=30), label="junk")
+    indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
+    damaged = "\n".join([*lines[:index], indent + junk, *lines[index + 1 :]]) + "\n"
+    problems: list[Problem] | None = None
+    try:
+        load_flow_text(damaged, file="damaged.yaml")
+    except FlowError as error:
+        problems = error.problems
+    if problems is not None:
+        assert problems
+        assert all(1 <= p.line <= len(lines) + 1 for p in problems)
