@@ -37,7 +37,7 @@ from bot.telegram.commands import (
     PatientCommands,
 )
 from bot.telegram.delivery import Delivery
-from bot.telegram.errors import handle_error
+from bot.telegram.errors import handle_error, protect_logs
 from bot.telegram.handlers import PatientHandlers
 from bot.telegram.pacer import Pacer, Rates
 from bot.telegram.processor import ChatSerialProcessor
@@ -70,6 +70,7 @@ def build_application(
     settings = services.settings
     if settings.telegram_token is None:
         raise ValueError("INTAKE_TELEGRAM_TOKEN is not set")
+    protect_logs(settings.telegram_token.get_secret_value())
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())

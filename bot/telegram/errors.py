@@ -4,7 +4,8 @@ The handler logs the update id and the traceback, never message text, answers or
 `update.to_dict()`. `TokenRedactor` is a logging filter put on the root handlers: anything that
 would print the bot token (an exception carrying a request URL, a library's debug line) prints
 `<token>` instead. httpx logs every request URL, which contains the token, at INFO: its logger
-is kept at WARNING.
+is kept at WARNING. PTB logs whole updates (patients' words) at DEBUG: its logger is kept at
+INFO.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from telegram.ext import ContextTypes
 
 _LOG = logging.getLogger("bot.telegram")
 REDACTED = "<token>"
-QUIET_LOGGERS = ("httpx", "httpcore")
+QUIET_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
 
 
 async def handle_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -36,30 +37,28 @@ class TokenRedactor(logging.Filter):
 
     def __init__(self, token: str) -> None:
         super().__init__()
-        self._token = token
+        self.token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record without the token; never drops a record."""
-        if not self._token:
+        if not self.token:
             return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if self._token in message or (record.exc_text and self._token in record.exc_text):
-            record.msg = message.replace(self._token, REDACTED)
+        if self.token in message or (record.exc_text and self.token in record.exc_text):
+            record.msg = message.replace(self.token, REDACTED)
             record.args = None
             if record.exc_text:
-                record.exc_text = record.exc_text.replace(self._token, REDACTED)
+                record.exc_text = record.exc_text.replace(self.token, REDACTED)
         return True
 
 
 def protect_logs(token: str) -> None:
-    """Redact the token on every root handler and quieten the URL-logging HTTP libraries."""
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    redactor = TokenRedactor(token)
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=logging.INFO)
-    for handler in root.handlers:
-        handler.addFilter(redactor)
+    """Quieten the libraries that log URLs or updates; redact the token on the root handlers."""
+    for name, level in QUIET_LOGGERS.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(max(level, logger.getEffectiveLevel()))
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, TokenRedactor) and f.token == token for f in handler.filters):
+            handler.addFilter(TokenRedactor(token))

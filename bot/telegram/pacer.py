@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 _LOG = logging.getLogger(__name__)
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
@@ -136,5 +138,7 @@ class Pacer(BaseRateLimiter[int]):
 
 
 def _seconds(exc: RetryAfter) -> float:
-    after = exc.retry_after
+    with warnings.catch_warnings():  # PTB 22 warns that the int form will become a timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        after = exc.retry_after
     return after if isinstance(after, int | float) else after.total_seconds()

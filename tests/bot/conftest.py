@@ -17,10 +17,12 @@ import pytest
 from telegram import Update
 from telegram.ext import BaseHandler
 
+from bot import composition
 from bot.composition import Services, build_services
 from bot.settings import Settings
 from bot.telegram.application import AnyApplication, build_application
 from bot.telegram.pacer import Rates
+from flows.registry import load_active
 from tests.bot.fake_bot_api import TOKEN, FakeBotApi, Sent
 from tests.bot.simulated_patient import Press, SimulatedPatient, Type
 
@@ -140,6 +142,23 @@ async def stop_bot(bot: RunningBot) -> None:
     await bot.app.updater.stop()
     await bot.app.stop()
     await bot.app.shutdown()
+
+
+_LOADED_FLOWS: dict[tuple[tuple[str, str], ...], Any] = {}
+
+
+def _load_active_once(**options: Any) -> Any:
+    """`load_active`, remembered: validating the bundled flow takes a second per test."""
+    key = tuple(sorted((name, str(value)) for name, value in options.items()))
+    if key not in _LOADED_FLOWS:
+        _LOADED_FLOWS[key] = load_active(**options)
+    return _LOADED_FLOWS[key]
+
+
+@pytest.fixture(autouse=True)
+def _flows_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Share the loaded (immutable) flow between tests instead of validating it every time."""
+    monkeypatch.setattr(composition, "load_active", _load_active_once)
 
 
 @pytest.fixture

@@ -1,0 +1,136 @@
+"""Webhook mode: the secret is checked in constant time, updates are handled, /healthz answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.composition import Services
+from bot.telegram.application import build_application
+from bot.telegram.webhook import SECRET_HEADER, WebhookConfig, parse_listen, serve_webhook
+from tests.bot.conftest import FAST
+from tests.bot.fake_bot_api import FakeBotApi
+
+PATIENT = 6006
+SECRET = "s3cret-webhook-token"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_update(update_id: int) -> dict[str, Any]:
+    """A Telegram update: the patient sends /start."""
+    message = {
+        "message_id": update_id,
+        "date": 0,
+        "chat": {"id": PATIENT, "type": "private", "first_name": "P"},
+        "from": {"id": PATIENT, "is_bot": False, "first_name": "P"},
+        "text": "/start",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+    }
+    return {"update_id": update_id, "message": message}
+
+
+@dataclass
+class Webhook:
+    """A running webhook server and the means to stop it."""
+
+    url: str
+    health: str
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def post(self, body: dict[str, Any], secret: str | None, **headers: str) -> int:
+        """POST an update as Telegram would; returns the status code."""
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        headers.setdefault("Content-Type", "application/json")
+        async with httpx.AsyncClient() as client:
+            reply = await client.post(self.url, content=json.dumps(body), headers=headers)
+        return reply.status_code
+
+
+@pytest.fixture
+async def webhook(fake_api: FakeBotApi, services: Services) -> AsyncIterator[Webhook]:
+    """The real bot in webhook mode on a loopback port, fed by HTTP posts."""
+    port = free_port()
+    config = WebhookConfig(
+        url="https://bot.example/telegram/hook", secret=SECRET, host="127.0.0.1", port=port
+    )
+    stop = asyncio.Event()
+    app = build_application(services, rates=FAST)
+    task = asyncio.create_task(serve_webhook(app, config, stop))
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(100):
+            try:
+                if (await client.get(f"{base}/healthz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.02)
+    hook = Webhook(f"{base}/telegram/hook", f"{base}/healthz", stop, task)
+    yield hook
+    stop.set()
+    await task
+
+
+async def test_wrong_or_missing_secret_is_refused(webhook: Webhook, fake_api: FakeBotApi) -> None:
+    """A post without the secret, or with a wrong one, gets 403 and is not handled."""
+    assert await webhook.post(start_update(1), None) == 403
+    assert await webhook.post(start_update(2), "wrong") == 403
+    assert await webhook.post(start_update(3), SECRET[:-1]) == 403
+    await asyncio.sleep(0.1)
+
+    assert fake_api.messages_to(PATIENT) == []
+
+
+async def test_right_secret_is_handled_and_replied_to(
+    webhook: Webhook, fake_api: FakeBotApi
+) -> None:
+    """A post with the secret (JSON with a charset too) is handled; the patient gets a reply."""
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    assert await webhook.post(start_update(10), SECRET, **headers) == 200
+    webhook.stop.set()
+    await webhook.task  # stopping finishes the turn in progress
+
+    assert "automated intake assistant" in fake_api.texts_to(PATIENT)[-1]
+    registered = fake_api.calls_of("setWebhook")[0].params
+    assert registered["url"] == "https://bot.example/telegram/hook"
+    assert registered["secret_token"] == SECRET
+    assert "drop_pending_updates" not in registered
+
+
+async def test_health_endpoint_answers(webhook: Webhook) -> None:
+    """GET /healthz answers 200 while the bot runs."""
+    async with httpx.AsyncClient() as client:
+        reply = await client.get(webhook.health)
+    assert reply.status_code == 200
+    assert reply.json() == {"running": True}
+
+
+async def test_malformed_body_is_a_bad_request(webhook: Webhook) -> None:
+    """A body that is not an update gets 400."""
+    async with httpx.AsyncClient() as client:
+        reply = await client.post(webhook.url, content=b"not json", headers={SECRET_HEADER: SECRET})
+    assert reply.status_code == 400
+
+
+def test_listen_setting_is_host_and_port() -> None:
+    """INTAKE_LISTEN reads as host:port; anything else is refused."""
+    assert parse_listen("0.0.0.0:8443") == ("0.0.0.0", 8443)
+    assert parse_listen("[::1]:80") == ("::1", 80)
+    with pytest.raises(ValueError, match="host:port"):
+        parse_listen("8080")
