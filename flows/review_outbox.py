@@ -5,6 +5,9 @@ edit the card already in the chat, or skip), the delivery worker in `bot.telegra
 out and reports back with `delivered` or `failed`. All state is in the database, so a restart
 resumes where it stopped. Failed attempts wait `backoff(attempts)`: exponential, capped; a
 `retry_after` from Telegram is honoured as a floor. Emergency items are handed out first.
+Each row handed out is leased (its next try moved `LEASE_SECONDS` ahead in the same
+conditional update that checks it is still due), so several bot instances sharing one
+database never deliver the same row twice at once.
 Cards are rendered when they are sent, so a late card already shows the item's current status.
 """
 
@@ -24,6 +27,7 @@ from storage.tables import OutboxMessage, ReviewItem, utcnow
 
 BACKOFF_BASE = 2.0  # seconds before the first retry
 BACKOFF_CAP = 300.0  # never wait longer than this between attempts (unless Telegram asks)
+LEASE_SECONDS = 30.0  # a row handed out is another worker's again after this (a crash mid-send)
 BUTTONS = {"pending": ("claim", "full"), "claimed": ("done", "full"), "reviewed": ("full",)}
 WITHDRAWN_TEXT = "Review #{id}: withdrawn. The patient deleted their data."
 
@@ -64,10 +68,15 @@ class ReviewOutbox:
         self.base, self.cap = base, cap
 
     def due(self, limit: int = 20) -> list[Delivery]:
-        """The rows due now, rendered, emergencies first."""
+        """The rows due now, leased to this worker and rendered, emergencies first."""
+        now = utcnow()
+        until = now + timedelta(seconds=LEASE_SECONDS)
         with self.database.transaction() as tx:
-            rows = queue.due_outbox(tx, limit=limit)
-            deliveries = [self._render(tx, row) for row in rows]
+            rows = queue.due_outbox(tx, now=now, limit=limit)
+            leased = [
+                r for r in rows if queue.lease_outbox(tx, row_id=_id(r), now=now, until=until)
+            ]
+            deliveries = [self._render(tx, row) for row in leased]
         return sorted(deliveries, key=lambda d: queue.PRIORITY_RANK.get(d.priority, 9))
 
     def seconds_to_next(self) -> float | None:
@@ -126,6 +135,11 @@ class ReviewOutbox:
         flow = self.flows(record.flow_id, record.flow_version)
         answers = load_answers(tx, item, self.database.sealer)
         return card_text(render_summary(flow, record, answers))
+
+
+def _id(row: OutboxMessage) -> int:
+    assert row.id is not None
+    return row.id
 
 
 class Wakeup:

@@ -225,6 +225,20 @@ def due_outbox(
     return list(session.exec(query))
 
 
+def lease_outbox(session: Session, *, row_id: int, now: datetime, until: datetime) -> bool:
+    """Take a due row for one attempt until `until`; False when another worker took it first."""
+    statement = (
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == row_id,
+            col(OutboxMessage.sent_at).is_(None),
+            col(OutboxMessage.next_try_at) <= now,
+        )
+        .values(next_try_at=until)
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+
+
 def next_outbox_time(session: Session) -> datetime | None:
     """When the earliest unsent outbox row is due, if any."""
     query = select(func.min(OutboxMessage.next_try_at)).where(col(OutboxMessage.sent_at).is_(None))

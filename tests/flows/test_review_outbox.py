@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from flows.review_outbox import BACKOFF_CAP, backoff
+from flows.review_outbox import BACKOFF_CAP, LEASE_SECONDS, backoff
 from storage import queue
 from storage.database import Database
 from storage.tables import ReviewItem, utcnow
@@ -109,3 +110,36 @@ def test_failed_attempts_back_off_and_honour_retry_after(database: Database) -> 
 def test_backoff_grows_exponentially_to_a_cap(attempts: int, seconds: float) -> None:
     """Backoff doubles per attempt from two seconds and stops at the cap."""
     assert backoff(attempts) == seconds
+
+
+def test_a_row_handed_out_is_not_handed_out_again(database: Database) -> None:
+    """A due row is leased to the worker that took it; a second look finds nothing."""
+    seed_intake(database, user=1)
+    outbox = review_outbox(database)
+    assert len(outbox.due()) == 1
+    assert outbox.due() == []
+    wait = outbox.seconds_to_next()
+    assert wait is not None
+    assert 25 < wait <= LEASE_SECONDS
+
+
+def test_two_workers_never_take_the_same_row(database: Database) -> None:
+    """Two instances asking at the same moment split the due rows without overlap."""
+    for user in range(1, 11):
+        seed_intake(database, user=user)
+    barrier = threading.Barrier(2)
+    taken: list[list[int]] = []
+
+    def work() -> None:
+        outbox = review_outbox(database)
+        barrier.wait()
+        taken.append([d.row_id for d in outbox.due()])
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    first, second = taken
+    assert not set(first) & set(second)
+    assert len(first) + len(second) == 10
