@@ -6,7 +6,8 @@ module only matches them. A phrase found with no negation word shortly before it
 clause ("no blood", "never vomited blood"; a comma or "but" ends the scope) raises its flag; a
 vaguer `unsure` phrase, or a phrase with a negation a few words before it that may not deny it
 ("no appetite and vomited blood"), asks the rule's `confirm` question instead. Diagnosis- and
-advice-seeking phrases are reported so the engine can answer with the flow's refusals.
+advice-seeking phrases are reported so the engine can answer with the flow's refusals, unless a
+negation stands just before them ("I don't know what's wrong with me" is an answer).
 """
 
 from __future__ import annotations
@@ -96,10 +97,13 @@ class _Language:
             clause = self.vocabulary.clause(raw)
             matches = self.phrases.find(clause)
             negated = _negated_positions(matches)
+            any_negation = _negated_positions(matches, all_=True)
             for match in matches:
                 kind, tag = match.entry.kind, match.entry.tag
                 if kind == _QUESTION:
-                    intents.add(tag)
+                    # "I don't know what's wrong with me" says something; it asks nothing.
+                    if self._negation(match, clause, any_negation) is _Scope.NONE:
+                        intents.add(tag)
                 elif kind in (_SURE, _VAGUE):
                     scope = self._negation(match, clause, negated)
                     if scope is _Scope.NONE and kind == _SURE:
@@ -123,10 +127,10 @@ class _Language:
         return _Scope.NONE
 
 
-def _negated_positions(matches: list[Match]) -> frozenset[int]:
-    """Positions of negation words, less those inside phrases like "can't stop"."""
+def _negated_positions(matches: list[Match], *, all_: bool = False) -> frozenset[int]:
+    """Positions of negation words, less those inside phrases like "can't stop" (unless `all_`)."""
     negating = {p for m in matches if m.entry.kind == _NEGATION for p in m.positions}
-    if negating:
+    if negating and not all_:
         negating -= {p for m in matches if m.entry.kind == _NOT_NEGATION for p in m.positions}
     return frozenset(negating)
 

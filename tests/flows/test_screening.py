@@ -220,6 +220,7 @@ def test_advice_seeking_is_recognised(screener: Screener, text: str) -> None:
     "text",
     [
         "they diagnosed me with IBS in 2015",
+        "I don't know what's wrong with me, I'm bloated all the time",
         "bloating after meals, mostly in the evening",
         "I take ibuprofen twice a week",
         "my sister has coeliac disease",
