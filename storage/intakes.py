@@ -27,10 +27,12 @@ def claim_update(session: Session, *, update_id: int) -> bool:
     """Record `update_id` as processed; False when it was processed before."""
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = (
-        insert(UPDATES).values(update_id=update_id, processed_at=utcnow()).on_conflict_do_nothing()
+        insert(UPDATES)
+        .values(update_id=update_id, processed_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(UPDATES.c.update_id)
     )
-    result: Any = session.execute(statement)
-    return bool(result.rowcount == 1)
+    return session.execute(statement).first() is not None
 
 
 def find_current(
