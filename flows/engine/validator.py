@@ -65,23 +65,33 @@ def check_consent(ctx: Context) -> Iterator[Problem]:
         yield ctx.problem(("consent", "accept"), message)
 
 
-def check_options(ctx: Context) -> Iterator[Problem]:
-    """Option values are unique, multi `none` is an option, number bounds are ordered."""
+def check_option_values(ctx: Context) -> Iterator[Problem]:
+    """The option values of a choice or multi step are unique."""
     for step_id, step in ctx.flow.steps.items():
-        answer = step.answer
-        where: YamlPath = ("steps", step_id, "answer")
-        if isinstance(answer, ChoiceAnswer | MultiAnswer):
-            values = _values(answer)
+        if isinstance(step.answer, ChoiceAnswer | MultiAnswer):
+            values = _values(step.answer)
             for index, value in enumerate(values):
                 if value in values[:index]:
-                    path = (*where, "options", index, "value")
+                    path = ("steps", step_id, "answer", "options", index, "value")
                     yield ctx.problem(path, f"duplicate option value '{value}'")
+
+
+def check_multi_none(ctx: Context) -> Iterator[Problem]:
+    """A multi step's exclusive `none` is one of its options."""
+    for step_id, step in ctx.flow.steps.items():
+        answer = step.answer
         if isinstance(answer, MultiAnswer) and answer.none not in (None, *_values(answer)):
             message = f"none: '{answer.none}' is not one of the options"
-            yield ctx.problem((*where, "none"), message)
+            yield ctx.problem(("steps", step_id, "answer", "none"), message)
+
+
+def check_number_bounds(ctx: Context) -> Iterator[Problem]:
+    """A number step's `min` is below its `max`."""
+    for step_id, step in ctx.flow.steps.items():
+        answer = step.answer
         if isinstance(answer, NumberAnswer) and answer.min >= answer.max:
             message = f"min ({answer.min}) must be less than max ({answer.max})"
-            yield ctx.problem((*where, "min"), message)
+            yield ctx.problem(("steps", step_id, "answer", "min"), message)
 
 
 def _values(answer: ChoiceAnswer | MultiAnswer) -> list[str]:
@@ -164,7 +174,9 @@ CHECKS: tuple[Check, ...] = (
     check_references,
     check_order,
     check_operators,
-    check_options,
+    check_option_values,
+    check_multi_none,
+    check_number_bounds,
     check_ids,
     check_cross_references,
     check_exception_targets,

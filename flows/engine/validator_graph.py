@@ -7,7 +7,7 @@ condition checks use it to prove an answer is always given before it is tested.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from flows.engine.model import Flow, Step
 from flows.engine.problems import Problem
@@ -28,12 +28,11 @@ def successors(flow: Flow, step_id: str) -> list[str]:
     return [target for target, _ in targets(flow.steps[step_id]) if target in flow.steps]
 
 
-def reachable(flow: Flow) -> set[str]:
-    """The steps a patient can reach from `start`."""
-    if flow.start not in flow.steps:
-        return set()
-    seen = {flow.start}
-    queue = [flow.start]
+def reachable(flow: Flow, roots: Iterable[str] | None = None) -> set[str]:
+    """The steps a patient can reach from `roots` (by default `start`), roots included."""
+    queue = [flow.start] if roots is None else list(roots)
+    queue = [step_id for step_id in queue if step_id in flow.steps]
+    seen = set(queue)
     while queue:
         for target in successors(flow, queue.pop()):
             if target not in seen:
@@ -100,13 +99,25 @@ def _check_branches(ctx: Context, step_id: str, step: Step) -> Iterator[Problem]
 
 
 def check_unreachable(ctx: Context) -> Iterator[Problem]:
-    """Every step can be reached from `start`."""
-    if ctx.flow.start not in ctx.flow.steps:
+    """Every step can be reached from `start`; each unreachable region is reported once."""
+    flow = ctx.flow
+    if flow.start not in flow.steps:
         return
-    seen = reachable(ctx.flow)
-    for step_id in ctx.flow.steps:
-        if step_id not in seen:
-            yield ctx.problem(("steps", step_id), f"step '{step_id}' can never be reached")
+    found = reachable(flow)
+    lost = [step_id for step_id in flow.steps if step_id not in found]
+    while lost:
+        entry = next((s for s in lost if not _led_to(flow, s, lost)), lost[0])
+        region = reachable(flow, [entry]) & set(lost)
+        message = f"step '{entry}' can never be reached"
+        if len(region) > 1:
+            message += f" (nor the {len(region) - 1} step(s) reached only through it)"
+        yield ctx.problem(("steps", entry), message)
+        lost = [step_id for step_id in lost if step_id not in region]
+
+
+def _led_to(flow: Flow, step_id: str, others: list[str]) -> bool:
+    """Whether a step of `others` (besides `step_id`) goes to `step_id`."""
+    return any(step_id in successors(flow, other) for other in others if other != step_id)
 
 
 def check_dead_ends(ctx: Context) -> Iterator[Problem]:

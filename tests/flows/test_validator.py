@@ -109,6 +109,29 @@ def test_unreachable_step(flow_text: FlowText) -> None:
     assert_reported(bad, bad.line_of("  severity:"), "'severity' can never be reached")
 
 
+def test_unreachable_region_is_reported_once(flow_text: FlowText) -> None:
+    """Steps cut off behind one unreachable step are counted at that step, not each listed."""
+    bad = flow_text.replace("- {goto: age}", "- {goto: review}")
+    problems = [p for p in problems_of(bad) if "never be reached" in p.message]
+    assert [(p.line, p.message) for p in problems] == [
+        (
+            bad.line_of("  age:"),
+            "step 'age' can never be reached (nor the 2 step(s) reached only through it)",
+        )
+    ]
+
+
+def test_unreachable_loop_is_reported_once(flow_text: FlowText) -> None:
+    """A loop no path enters (age <-> symptoms) is reported once, at its first step."""
+    bad = flow_text.replace("- {goto: age}", "- {goto: review}").replace(
+        "next: severity", "next: age"
+    )
+    problems = [p for p in problems_of(bad) if "never be reached" in p.message]
+    assert [p.line for p in problems] == [bad.line_of("  age:"), bad.line_of("  severity:")]
+    assert "(nor the 1 step(s)" in problems[0].message
+    assert problems[1].message == "step 'severity' can never be reached"
+
+
 def test_question_without_next(flow_text: FlowText) -> None:
     """A question with no `next` is a dead end, reported at its id."""
     bad = flow_text.replace("    next: symptoms\n", "")
