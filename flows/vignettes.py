@@ -114,6 +114,7 @@ class _Replay:
         self.state = conversation.new_state(story.language)
         self.sent: list[Prompt] = list(conversation.opening(self.state, PLACES))
         self.tries: dict[str, int] = {}
+        self.last: list[Prompt] = []  # the prompts of the latest turn
 
     def run(self) -> Run:
         """Play the story to its end and judge it."""
@@ -179,6 +180,7 @@ class _Replay:
         action = Action(kind, text=text, step_index=step_index, option_index=option)
         prompts = self.conv.handle(self.state, action, PLACES).prompts
         self.sent += prompts
+        self.last = prompts
         return prompts
 
     def _fill(self, text: str) -> str:
@@ -194,9 +196,22 @@ class _Replay:
                 self.result.problems.append(f"expected {key} was not sent")
         if self.state.status == "active":
             self.result.problems.append(f"the intake did not finish (at {self.state.step})")
+        if self.state.status == "escalated" and not _escalation_first(self.last):
+            self.result.problems.append(
+                "the emergency message was not first, or a question followed"
+            )
         for prompt in self.sent:
             if prompt.kind != PromptKind.REVIEW:  # the review screen quotes the patient
                 self.result.leaks += diagnosis_words(self.conv.flow, prompt.text)
+
+
+def _escalation_first(prompts: list[Prompt]) -> bool:
+    """Whether a turn starts with an escalation and asks no question after it."""
+    return (
+        bool(prompts)
+        and prompts[0].kind == PromptKind.ESCALATION
+        and all(p.kind != PromptKind.QUESTION for p in prompts)
+    )
 
 
 def _first(step: Any) -> str:
