@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flows.engine.conditions import holds
-from flows.engine.model import Flow
+from flows.engine.model import Flow, Level
 from flows.engine.record import (
     ReviewRecord,
     answer_text,
@@ -27,6 +27,7 @@ from flows.engine.record import (
 TELEGRAM_LIMIT = 4096
 MORE_NOTE = "… (shortened: press Full answers for everything)"
 OTHER_SECTION = "Other answers"
+LEVEL_ORDER = {level.value: level.rank for level in Level}
 
 
 def render_summary(flow: Flow, record: ReviewRecord, answers: Mapping[str, Any]) -> str:
@@ -112,7 +113,8 @@ def _flags(flow: Flow, record: ReviewRecord) -> str:
     if not record.red_flags:
         return "Red flags: none raised"
     lines = ["Red flags raised:"]
-    lines += [f"• {priority_words(f.level)}: {flag_label(flow, f.id)}" for f in record.red_flags]
+    ordered = sorted(record.red_flags, key=lambda f: LEVEL_ORDER.get(f.level, len(LEVEL_ORDER)))
+    lines += [f"• {priority_words(f.level)}: {flag_label(flow, f.id)}" for f in ordered]
     return "\n".join(lines)
 
 

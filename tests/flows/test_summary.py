@@ -66,11 +66,18 @@ def test_first_line_is_priority_in_words_then_flags(
 
 
 def test_flags_at_several_levels_keep_their_own_level() -> None:
-    """A summary lists each flag with the level it was raised at, not the item's priority."""
-    flags = (RaisedFlag("vomit_blood", "emergency"), RaisedFlag("family_history", "soon"))
+    """Flags are listed most urgent first, each with the level it was raised at."""
+    flags = (
+        RaisedFlag("family_history", "soon"),
+        RaisedFlag("vomit_blood", "emergency"),
+        RaisedFlag("nsaid_flag", "same_day"),
+    )
     text = render_summary(sample_flow(), record("emergency", *flags), sample_answers())
-    assert "• EMERGENCY: Vomiting blood" in text
-    assert "• SEE A DOCTOR SOON: Family history with symptoms" in text
+    assert text.splitlines()[3:6] == [
+        "• EMERGENCY: Vomiting blood",
+        "• SAME DAY: Bleeding on NSAIDs",
+        "• SEE A DOCTOR SOON: Family history with symptoms",
+    ]
 
 
 def test_sections_use_labels_not_ids_or_values() -> None:
