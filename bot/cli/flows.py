@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from transitions.extensions import GraphMachine
 
+from bot.cli.errors import startup_errors
 from bot.settings import Settings
 from flows.engine.loader import LoadedFlow, duplicate_problems, load_flow_file
 from flows.engine.model import Flow, Step
@@ -57,7 +58,7 @@ def validate_command(
     ] = None,
 ) -> None:
     """Check flow files and report every problem with its file and line."""
-    paths = files or sorted(Settings().flows_dir.glob("*.yaml"))
+    paths = files or _configured_files()
     if not paths:
         _err().print("no flow files to validate", markup=False)
         raise typer.Exit(1)
@@ -76,6 +77,13 @@ def validate_command(
     print_problems(problems)
     if problems:
         raise typer.Exit(1)
+
+
+def _configured_files() -> list[Path]:
+    """Every *.yaml in the configured flows directory."""
+    with startup_errors():
+        settings = Settings()
+    return sorted(settings.flows_dir.glob("*.yaml"))
 
 
 @app.command("schema")

@@ -74,6 +74,15 @@ def test_validate_defaults_to_the_flows_dir(
     assert result.stdout == f"ok: {good_file} (mini v1, 7 steps)\n"
 
 
+def test_bad_settings_are_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed setting is named, without a traceback, and exits 2."""
+    monkeypatch.setenv("INTAKE_CLINICIAN_IDS", "alice")
+    result = runner.invoke(app, ["flows", "validate"])
+    assert result.exit_code == 2
+    assert "INTAKE_CLINICIAN_IDS" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_unknown_option_is_a_usage_error(good_file: Path) -> None:
     """A usage mistake exits 2."""
     result = runner.invoke(app, ["flows", "validate", "--frobnicate", str(good_file)])
