@@ -3,7 +3,8 @@
 `item_row` is what a queue listing shows of an item (ids, priority, status, flags, times; no
 answers). `export_record` adds the answers, each with its step id, label, stored value and
 words. CSV is long: one row per answer, the item's columns repeated, so intakes of any flow
-or flow version share one header; an intake without answers still has one row.
+or flow version share one header; an intake without answers still has one row. Text cells
+that a spreadsheet would run as a formula get a leading apostrophe.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CSV_COLUMNS = (
     "value",
     "text",
 )
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -112,4 +114,6 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, list):
         return ";".join(f"{v['id']}:{v['level']}" if isinstance(v, dict) else str(v) for v in value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # patient text must not run as a spreadsheet formula
     return str(value)

@@ -77,3 +77,12 @@ def test_csv_keeps_an_item_without_answers() -> None:
     assert len(rows) == 1
     assert rows[0]["item_id"] == "3"
     assert rows[0]["step_id"] == ""
+
+
+def test_csv_defuses_spreadsheet_formulas_in_patient_text() -> None:
+    """Free text starting like a formula is written with a leading apostrophe."""
+    answers = {**sample_answers(), "main_concern": '=HYPERLINK("http://x")', "goals": "@cmd"}
+    rows = {r["step_id"]: r for r in csv_rows(sample_flow(), RECORD, answers)}
+    assert rows["main_concern"]["value"] == '\'=HYPERLINK("http://x")'
+    assert rows["goals"]["text"] == "'@cmd"
+    assert rows["age"]["value"] == "52"
