@@ -1,0 +1,123 @@
+"""The terminal chat: numbered options, commands, piped input, a clean end; the real service
+behind it on a SQLite file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.composition import build_services
+from bot.terminal import TerminalChat
+from flows.intake import IntakeService
+from storage.tables import Answer, IntakeSession
+from tests.conftest import EMERGENCY_NUMBER, make_settings
+
+
+@pytest.fixture
+def terminal_service(tmp_path: Path) -> Iterator[IntakeService]:
+    """The intake service on a fresh SQLite file (the shared composition root)."""
+    services = build_services(make_settings(f"sqlite:///{tmp_path / 'intake.db'}"))
+    yield services.intake
+    services.close()
+
+
+def chat(service: IntakeService, *lines: str) -> str:
+    """Pipe `lines` into a terminal chat; everything it printed."""
+    out = StringIO()
+    TerminalChat(service, out=out).run([f"{line}\n" for line in lines], echo=True)
+    return out.getvalue()
+
+
+def sessions(service: IntakeService) -> list[IntakeSession]:
+    """Every stored intake session."""
+    with service.database.transaction() as tx:
+        return list(tx.exec(select(IntakeSession)))
+
+
+def answers(service: IntakeService) -> dict[str, Any]:
+    """Every stored answer, by step (values as stored: JSON text)."""
+    with service.database.transaction() as tx:
+        return {a.step_id: a.value for a in tx.exec(select(Answer))}
+
+
+def test_opening_shows_progress_and_numbered_options(terminal_service: IntakeService) -> None:
+    """With no input the chat asks for consent: a progress line and numbered options."""
+    printed = chat(terminal_service)
+    assert printed.startswith("[" + terminal_service.message("progress").format(n=1, total=""))
+    assert re.search(r"^  1\. I agree$", printed, flags=re.MULTILINE)
+    assert re.search(r"^  2\. ", printed, flags=re.MULTILINE)
+    assert sessions(terminal_service) == []
+
+
+def test_options_are_answered_by_number_or_label(terminal_service: IntakeService) -> None:
+    """'1' picks the first option; a label picks its option."""
+    chat(terminal_service, "1", "40", "female")
+    assert answers(terminal_service) == {
+        "consent": '"agree"',
+        "age": "40",
+        "sex_at_birth": '"female"',
+    }
+
+
+def test_multi_select_by_comma_separated_numbers(terminal_service: IntakeService) -> None:
+    """Multi-select takes numbers separated by commas, shown with check boxes."""
+    printed = chat(terminal_service, "I agree", "40", "male", "11", "never", "no", "1, 7")
+    assert "[ ] " in printed
+    assert answers(terminal_service)["urgent_today"] == '["black_stool", "jaundice"]'
+
+
+def test_scale_is_shown_on_one_line(terminal_service: IntakeService) -> None:
+    """A 0-10 scale prints its buttons on one line."""
+    lines = ["I agree", "34", "Female", "No", "11", "never", "no", "9", "9", "bloated", "6 months"]
+    printed = chat(terminal_service, *lines, "1")
+    assert "  0 · 1 · 2 · 3 · 4 · 5 · 6 · 7 · 8 · 9 · 10\n" in printed
+
+
+def test_back_and_help_ask_the_question_again(terminal_service: IntakeService) -> None:
+    """/back returns to the previous question; /help explains and asks the same one again."""
+    printed = chat(terminal_service, "I agree", "40", "/back", "/help")
+    assert terminal_service.message("help") in printed
+    [session] = sessions(terminal_service)
+    assert session.current_step == "age"
+    assert "age" not in answers(terminal_service)
+
+
+def test_restart_starts_a_new_intake(terminal_service: IntakeService) -> None:
+    """/restart cancels the intake in progress and asks for consent again."""
+    printed = chat(terminal_service, "I agree", "40", "/restart", "I agree")
+    assert terminal_service.message("restarted") in printed
+    assert [s.status for s in sessions(terminal_service)] == ["cancelled", "active"]
+
+
+def test_quit_stops_reading(terminal_service: IntakeService) -> None:
+    """Nothing after /quit is read."""
+    chat(terminal_service, "I agree", "/quit", "40")
+    [session] = sessions(terminal_service)
+    assert session.current_step == "age"
+
+
+def test_the_escalation_is_marked_and_nothing_is_asked_after(
+    terminal_service: IntakeService,
+) -> None:
+    """An emergency prints '!! ' and the message with the number; no question follows."""
+    printed = chat(terminal_service, "I agree", "58", "Male", "1")
+    after = printed.split("\n!! ", 1)[1]
+    assert EMERGENCY_NUMBER in after.splitlines()[0]
+    assert not re.search(r"^  \d+\. |^\[", after, flags=re.MULTILINE)
+    assert [s.status for s in sessions(terminal_service)] == ["escalated"]
+
+
+def test_skip_works_on_an_optional_question_only(terminal_service: IntakeService) -> None:
+    """/skip passes an optional question; on a required one it changes nothing."""
+    chat(terminal_service, "I agree", "/skip")
+    assert sessions(terminal_service)[0].current_step == "age"
+    chat(terminal_service, "40", "/skip")
+    [session] = sessions(terminal_service)
+    assert session.current_step != "sex_at_birth"
+    assert "sex_at_birth" not in answers(terminal_service)
