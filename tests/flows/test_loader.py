@@ -227,7 +227,7 @@ def test_directory_reports_problems_of_every_file(tmp_path: Path, flow_text: Flo
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 def test_any_damaged_file_gives_problems_not_crashes(
