@@ -29,11 +29,14 @@ class StorageError(Exception):
 class Database:
     """One engine plus the sealer for values at rest."""
 
-    def __init__(self, url: str, *, sealer: Sealer | None = None) -> None:
+    def __init__(
+        self, url: str, *, sealer: Sealer | None = None, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         self.url = normalise_url(url)
         self.sealer = sealer or Sealer()
         self.is_sqlite = self.url.startswith("sqlite")
-        self.engine = _create_engine(self.url)
+        self.busy_timeout_ms = busy_timeout_ms
+        self.engine = _create_engine(self.url, busy_timeout_ms)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -44,7 +47,9 @@ class Database:
                 session.commit()
             except OperationalError as exc:
                 session.rollback()
-                raise StorageError(describe_operational_error(exc, self.url)) from exc
+                raise StorageError(
+                    describe_operational_error(exc, self.url, self.busy_timeout_ms)
+                ) from exc
             except BaseException:
                 session.rollback()
                 raise
@@ -55,7 +60,9 @@ class Database:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
-            raise StorageError(describe_operational_error(exc, self.url)) from exc
+            raise StorageError(
+                describe_operational_error(exc, self.url, self.busy_timeout_ms)
+            ) from exc
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -70,12 +77,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def describe_operational_error(exc: BaseException, url: str) -> str:
+def describe_operational_error(
+    exc: BaseException, url: str, waited_ms: int = BUSY_TIMEOUT_MS
+) -> str:
     """A clear, contents-free explanation of a database failure."""
     detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
     where = safe_url(url)
     if "locked" in detail:
-        return f"the database {where} is locked by another process (waited {BUSY_TIMEOUT_MS} ms)"
+        return f"the database {where} is locked by another process (waited {waited_ms} ms)"
     if "unable to open" in detail or "readonly" in detail:
         return f"cannot open the database {where}: check the path exists and is writable"
     return f"the database {where} is not usable: {detail}"
@@ -91,13 +100,13 @@ def safe_url(url: str) -> str:
     return url
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, busy_timeout_ms)
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         parent = Path(path).expanduser().resolve().parent
@@ -105,7 +114,7 @@ def _sqlite_engine(url: str) -> Engine:
             raise StorageError(f"cannot open the database {url}: folder {parent} does not exist")
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
     )
 
     @event.listens_for(engine, "connect")
@@ -113,7 +122,7 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -31,7 +31,8 @@ def upgrade(database: Database) -> None:
             command.upgrade(config, "head")
             connection.commit()
     except SQLAlchemyError as exc:
-        raise StorageError(describe_operational_error(exc, database.url)) from exc
+        message = describe_operational_error(exc, database.url, database.busy_timeout_ms)
+        raise StorageError(message) from exc
 
 
 def current_revision(database: Database) -> str | None:
