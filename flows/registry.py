@@ -57,7 +57,7 @@ class FlowRegistry:
     def _flow(self, flow_id: str, version: int) -> Flow:
         if (flow_id, version) == (self.active.id, self.active.version):
             return self.active
-        with self.database.transaction() as session:
+        with self.database.reading() as session:  # may run inside a turn's transaction
             row = stored_flow(session, flow_id=flow_id, version=version)
         if row is None:
             raise LookupError(f"flow {flow_id} version {version} is not stored")

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from storage.sealing import Sealer
 
 BUSY_TIMEOUT_MS = 5000
+READ_ONLY = "intake_read_only"  # execution option: begin without taking the write lock
 
 
 class StorageError(Exception):
@@ -53,6 +54,24 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session that never waits for a writer, even one in this thread.
+
+        On SQLite it starts a deferred transaction (WAL readers don't block), so reading inside
+        another open `transaction()` cannot deadlock on its write lock.
+        """
+        try:
+            with (
+                self.engine.connect().execution_options(**{READ_ONLY: True}) as connection,
+                Session(bind=connection) as session,
+            ):
+                yield session  # closing the session ends (rolls back) the read
+        except OperationalError as exc:
+            raise StorageError(
+                describe_operational_error(exc, self.url, self.busy_timeout_ms)
+            ) from exc
 
     def check(self) -> None:
         """Raise StorageError unless the database answers."""
@@ -129,6 +148,7 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
