@@ -123,6 +123,23 @@ def test_a_locked_database_fails_the_turn_cleanly_and_loses_nothing(
     assert set(stored_answers(service)) == {*before, "sex_at_birth"}
 
 
+def test_reading_inside_an_open_transaction_does_not_wait(database_url: str) -> None:
+    """A read while this thread holds the write lock sees committed rows at once (no deadlock)."""
+    database = Database(database_url, busy_timeout_ms=200)
+    upgrade(database)
+    try:
+        with database.transaction() as tx:
+            tx.add(OutboxMessage(topic="first", ref_id=1))
+        with database.transaction() as tx:
+            tx.add(OutboxMessage(topic="second", ref_id=2))
+            tx.flush()  # this transaction now holds the write lock
+            with database.reading() as read:
+                topics = [row.topic for row in read.exec(select(OutboxMessage))]
+        assert topics == ["first"]
+    finally:
+        database.dispose()
+
+
 def test_concurrent_read_modify_writes_lose_no_update(plain_database: Database) -> None:
     """Eight threads incrementing one row 25 times each: all 200 increments are kept."""
     database = plain_database
