@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.settings import Settings
+from flows.engine.loader import LoadedFlow
 from flows.engine.model import Flow
 from flows.intake import IntakeService
 from flows.registry import FlowRegistry, load_active
@@ -37,13 +38,23 @@ class Services:
 
 
 def build_services(
-    settings: Settings, *, flow_file: Path | None = None, database_url: str | None = None
+    settings: Settings,
+    *,
+    flow_file: Path | None = None,
+    database_url: str | None = None,
+    active: LoadedFlow | None = None,
 ) -> Services:
-    """Open (and migrate) the database, load the active flow, and build the services."""
+    """Open (and migrate) the database, load the active flow, and build the services.
+
+    `active` is an already loaded flow to run instead of reading the flow files (tests share one).
+    """
     key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
     database = Database(database_url or settings.database_url, sealer=Sealer(key))
     upgrade(database)
-    active = load_active(flows_dir=settings.flows_dir, flow_id=settings.flow, flow_file=flow_file)
+    if active is None:
+        active = load_active(
+            flows_dir=settings.flows_dir, flow_id=settings.flow, flow_file=flow_file
+        )
     registry = FlowRegistry(active, database)
     intake = IntakeService(
         database=database,
