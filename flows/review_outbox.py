@@ -14,21 +14,29 @@ Cards are rendered when they are sent, so a late card already shows the item's c
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from flows.engine.record import priority_words
 from flows.engine.summary import card_text, render_summary
 from flows.review_records import FlowLookup, load_answers, to_record
 from storage import queue
 from storage.database import Database
+from storage.sealing import SealError
 from storage.tables import OutboxMessage, ReviewItem, utcnow
 
+log = logging.getLogger(__name__)
 BACKOFF_BASE = 2.0  # seconds before the first retry
 BACKOFF_CAP = 300.0  # never wait longer than this between attempts (unless Telegram asks)
 LEASE_SECONDS = 30.0  # a row handed out is another worker's again after this (a crash mid-send)
 BUTTONS = {"pending": ("claim", "full"), "claimed": ("done", "full"), "reviewed": ("full",)}
+FALLBACK_TEXT = (
+    "{priority} · review #{id}\nThe summary could not be rendered ({reason}): "
+    "ask an operator to check the flow files and the encryption key."
+)
 WITHDRAWN_TEXT = "Review #{id}: withdrawn. The patient deleted their data."
 
 
@@ -131,9 +139,15 @@ class ReviewOutbox:
         )
 
     def _card(self, tx: Session, item: ReviewItem) -> str:
-        record = to_record(tx, item, self.database.sealer)
-        flow = self.flows(record.flow_id, record.flow_version)
-        answers = load_answers(tx, item, self.database.sealer)
+        try:
+            record = to_record(tx, item, self.database.sealer)
+            flow = self.flows(record.flow_id, record.flow_version)
+            answers = load_answers(tx, item, self.database.sealer)
+        except (LookupError, SealError) as exc:  # one unreadable item must not block the rest
+            log.error("review card %s not rendered: %s", item.id, type(exc).__name__)
+            return FALLBACK_TEXT.format(
+                priority=priority_words(item.priority), id=item.id, reason=type(exc).__name__
+            )
         return card_text(render_summary(flow, record, answers))
 
 

@@ -13,6 +13,7 @@ from storage import queue
 from storage.database import Database
 from storage.tables import ReviewItem, utcnow
 from tests.flows.review_seed import open_database, review_outbox, review_service, seed_intake
+from tests.flows.sample_flow import sample_flow
 
 
 @pytest.fixture
@@ -143,3 +144,19 @@ def test_two_workers_never_take_the_same_row(database: Database) -> None:
     first, second = taken
     assert not set(first) & set(second)
     assert len(first) + len(second) == 10
+
+
+def test_an_unrenderable_item_gets_a_plain_card_and_does_not_block_others(
+    database: Database,
+) -> None:
+    """An item whose flow version is gone still reaches the chat, without contents."""
+    lost = seed_intake(database, user=1, flow=sample_flow().model_copy(update={"version": 99}))
+    fine = seed_intake(database, user=2)
+    deliveries = {d.item_id: d for d in review_outbox(database).due()}
+    assert deliveries[lost].text == (
+        f"ROUTINE · review #{lost}\nThe summary could not be rendered (LookupError): "
+        "ask an operator to check the flow files and the encryption key."
+    )
+    assert deliveries[lost].kind == "send"
+    assert deliveries[fine].text.startswith("ROUTINE · review #")
+    assert "Digestive symptoms" in deliveries[fine].text
