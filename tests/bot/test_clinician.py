@@ -194,3 +194,18 @@ async def test_patient_commands_still_work_beside_clinician_ones(bot: RunningBot
     await bot.say(60, "/start")
     assert bot.fake.messages_to(60)
     assert bot.fake.messages_to(60)[-1].buttons
+
+
+async def test_clinicians_and_the_review_chat_get_the_clinician_menu(bot: RunningBot) -> None:
+    """At start-up the clinician commands are added to clinicians' menus and the review chat's."""
+    menus = {
+        call.params["scope"].get("chat_id"): [c["command"] for c in call.params["commands"]]
+        for call in bot.fake.calls_of("setMyCommands")
+        if call.params["scope"]["type"] == "chat"
+    }
+    clinician_commands = ["queue", "show", "claim", "done", "stats"]
+    assert menus[REVIEW_CHAT] == clinician_commands
+    for clinician in (CLINICIAN, OTHER_CLINICIAN):
+        assert menus[clinician][-5:] == clinician_commands
+        assert "start" in menus[clinician]
+    assert STRANGER not in menus
