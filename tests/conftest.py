@@ -1,8 +1,9 @@
 """Shared fixtures: a migrated SQLite database in `tmp_path` and the services wired on it.
 
-`services` is what the CLI builds (`build_services`), on the bundled flow, with a test booking
-link and emergency number so tests can check both are filled in. `say` runs one typed turn.
-Package conftests (`tests/flows/`, `tests/bot/`) add their own fixtures beside these.
+`services` is what the CLI builds (`build_services`), on the bundled flow (loaded once per test
+session: parsing it takes about a second), with a test booking link and emergency number so
+tests can check both are filled in. `say` runs one typed turn. Package conftests
+(`tests/flows/`, `tests/bot/`) add their own fixtures beside these.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from bot.composition import Services, build_services
-from bot.settings import Settings
+from bot.settings import BUNDLED_FLOWS, Settings
+from flows.engine.loader import LoadedFlow
 from flows.engine.values import Action, ActionKind, Inbound, Turn
 from flows.intake import IntakeService
+from flows.registry import load_active
 from storage.database import Database
 
 BOOKING_URL = "https://book.test/precision?intake={intake_id}"
@@ -39,10 +42,16 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'intake.db'}"
 
 
+@pytest.fixture(scope="session")
+def bundled_flow() -> LoadedFlow:
+    """The bundled flow, loaded and validated once."""
+    return load_active(flows_dir=BUNDLED_FLOWS, flow_id="gut_health")
+
+
 @pytest.fixture
-def services(database_url: str) -> Iterator[Services]:
+def services(database_url: str, bundled_flow: LoadedFlow) -> Iterator[Services]:
     """The composition root on a migrated SQLite file and the bundled flow."""
-    built = build_services(make_settings(database_url))
+    built = build_services(make_settings(database_url), active=bundled_flow)
     yield built
     built.close()
 

@@ -14,15 +14,17 @@ from sqlmodel import select
 
 from bot.composition import build_services
 from bot.terminal import TerminalChat
+from flows.engine.loader import LoadedFlow
 from flows.intake import IntakeService
 from storage.tables import Answer, IntakeSession
 from tests.conftest import EMERGENCY_NUMBER, make_settings
 
 
 @pytest.fixture
-def terminal_service(tmp_path: Path) -> Iterator[IntakeService]:
+def terminal_service(tmp_path: Path, bundled_flow: LoadedFlow) -> Iterator[IntakeService]:
     """The intake service on a fresh SQLite file (the shared composition root)."""
-    services = build_services(make_settings(f"sqlite:///{tmp_path / 'intake.db'}"))
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    services = build_services(make_settings(url), active=bundled_flow)
     yield services.intake
     services.close()
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import BUNDLED_FLOWS
 from flows.engine.conversation import Conversation
-from flows.engine.loader import load_flow_file
+from flows.engine.loader import LoadedFlow
 from flows.engine.state import ACTIVE, COMPLETED, DECLINED, ESCALATED
 from flows.engine.values import Action, ActionKind, PromptKind
 from tests.flows.engine_chat import EngineChat, questions, small_flow, snapshot
@@ -22,9 +21,9 @@ def small() -> Conversation:
 
 
 @pytest.fixture(scope="module")
-def bundled() -> Conversation:
+def bundled(bundled_flow: LoadedFlow) -> Conversation:
     """The bundled gut-health flow, compiled."""
-    return Conversation(load_flow_file(Path(BUNDLED_FLOWS) / "gut_health.yaml").flow)
+    return Conversation(bundled_flow.flow)
 
 
 def at_diet(small: Conversation, symptoms: str = "bloating") -> EngineChat:

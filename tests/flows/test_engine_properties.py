@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.settings import BUNDLED_FLOWS
 from flows.engine.conversation import Conversation, Outcome
-from flows.engine.loader import load_flow_file
+from flows.engine.loader import LoadedFlow
 from flows.engine.state import CANCELLED, COMPLETED, DECLINED, ESCALATED, IntakeState
 from flows.engine.values import Action, ActionKind, PromptKind
 from tests.flows.engine_chat import PLACES, small_flow
 
-BUNDLED = Conversation(load_flow_file(Path(BUNDLED_FLOWS) / "gut_health.yaml").flow)
 SMALL = Conversation(small_flow())
 
 Move = tuple[object, object, object]  # (action kind or "text", text or option, step index)
@@ -89,6 +88,12 @@ def run(conversation: Conversation, moves: list[Move]) -> None:
             assert not [p for p in outcome.prompts if p.kind == PromptKind.QUESTION]
 
 
+@pytest.fixture(scope="module")
+def bundled(bundled_flow: LoadedFlow) -> Conversation:
+    """The bundled flow, compiled once for every example."""
+    return Conversation(bundled_flow.flow)
+
+
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -101,9 +106,9 @@ def test_random_moves_on_the_small_flow(moves: list[Move]) -> None:
 
 @SETTINGS
 @given(moves=moves)
-def test_random_moves_on_the_bundled_flow(moves: list[Move]) -> None:
+def test_random_moves_on_the_bundled_flow(bundled: Conversation, moves: list[Move]) -> None:
     """Any sequence of moves on the bundled flow keeps the engine at a question, review or end."""
-    run(BUNDLED, moves)
+    run(bundled, moves)
 
 
 ROUTINE = (Path(__file__).parent.parent / "transcripts" / "routine.txt").read_text().splitlines()
@@ -111,8 +116,8 @@ ROUTINE = (Path(__file__).parent.parent / "transcripts" / "routine.txt").read_te
 
 @SETTINGS
 @given(cut=st.integers(min_value=0, max_value=len(ROUTINE)), moves=moves)
-def test_random_moves_part_way_through(cut: int, moves: list[Move]) -> None:
+def test_random_moves_part_way_through(bundled: Conversation, cut: int, moves: list[Move]) -> None:
     """The same, after a random part of the routine transcript (so review and edits are reached)."""
     skip: Move = (ActionKind.SKIP, 0, None)
     prefix = [skip if line == "/skip" else ("text", line, None) for line in ROUTINE[:cut]]
-    run(BUNDLED, [*prefix, *moves])
+    run(bundled, [*prefix, *moves])

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 from bot.composition import build_services
+from flows.engine.loader import LoadedFlow
 from flows.engine.values import Action, ActionKind, Inbound, Profile, PromptKind, Turn
 from flows.intake import IntakeService
 from storage.database import Database
@@ -205,9 +206,12 @@ async def test_mark_unreachable_keeps_the_intake(
     assert "patient.unreachable" in [e.action for e in rows(database, AuditEvent)]
 
 
-def test_an_encryption_key_seals_answers_at_rest(database_url: str) -> None:
+def test_an_encryption_key_seals_answers_at_rest(
+    database_url: str, bundled_flow: LoadedFlow
+) -> None:
     """With a key, answers and names are not stored as plain text, and still read back."""
-    services = build_services(make_settings(database_url, encryption_key=new_key()))
+    settings = make_settings(database_url, encryption_key=new_key())
+    services = build_services(settings, active=bundled_flow)
     try:
         service = services.intake
         profile = Profile(display_name="Ada Lovelace", username="ada")

@@ -6,21 +6,19 @@ checked to carry the flow's own re-ask text.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.settings import BUNDLED_FLOWS
-from flows.engine.loader import load_flow_file
+from flows.engine.loader import LoadedFlow
 from flows.engine.model import Flow, Step
 from flows.engine.parsing import Accepted, Rejected, describe, match_option, parse, parse_duration
 
 
 @pytest.fixture(scope="module")
-def flow() -> Flow:
+def flow(bundled_flow: LoadedFlow) -> Flow:
     """The bundled flow (for its messages and its real option labels)."""
-    return load_flow_file(Path(BUNDLED_FLOWS) / "gut_health.yaml").flow
+    return bundled_flow.flow
 
 
 def step(answer: dict[str, Any]) -> Step:

@@ -24,7 +24,7 @@ from sqlmodel import SQLModel, col, select
 from bot.composition import Services, build_services
 from bot.settings import BUNDLED_FLOWS
 from bot.terminal import TERMINAL_USER_ID, TerminalChat
-from flows.engine.loader import load_flow_file
+from flows.engine.loader import LoadedFlow, load_flow_file
 from storage.database import Database
 from storage.tables import Answer, IntakeSession, Patient, ReviewItem
 from tests.conftest import BOOKING_URL, EMERGENCY_NUMBER, make_settings
@@ -93,10 +93,13 @@ def test_every_transcript_has_expectations() -> None:
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def shared(
+    tmp_path_factory: pytest.TempPathFactory, bundled_flow: LoadedFlow
+) -> Iterator[Services]:
     """One set of services for the in-process replays (each replay is another patient)."""
     folder = tmp_path_factory.mktemp("in_process")
-    services = build_services(make_settings(f"sqlite:///{folder / 'intake.db'}"))
+    url = f"sqlite:///{folder / 'intake.db'}"
+    services = build_services(make_settings(url), active=bundled_flow)
     yield services
     services.close()
 

@@ -15,10 +15,10 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.settings import BUNDLED_FLOWS
+from flows.engine.loader import LoadedFlow
 from flows.engine.values import Action, ActionKind, Inbound
 from flows.intake import IntakeService
-from flows.registry import FlowRegistry, load_active
+from flows.registry import FlowRegistry
 from storage import intakes
 from storage.database import Database, StorageError
 from storage.migrate import upgrade
@@ -65,12 +65,11 @@ def test_an_unusable_database_raises_storage_error(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def quick_service(database_url: str) -> Iterator[IntakeService]:
+def quick_service(database_url: str, bundled_flow: LoadedFlow) -> Iterator[IntakeService]:
     """An intake service whose database waits only 200 ms for a lock."""
     database = Database(database_url, busy_timeout_ms=200)
     upgrade(database)
-    active = load_active(flows_dir=BUNDLED_FLOWS, flow_id="gut_health")
-    registry = FlowRegistry(active, database)
+    registry = FlowRegistry(bundled_flow, database)
     yield IntakeService(
         database=database, registry=registry, booking_url=BOOKING_URL, emergency_number="999"
     )
