@@ -115,6 +115,19 @@ class ReviewService:
             actor, item_id, "claim", lambda tx: queue.claim_item(tx, item_id=item_id, by=name)
         )
 
+    def claim_next(self, actor: str, *, name: str) -> ReviewRecord | None:
+        """Claim the most urgent, oldest pending item for `name`; None when the queue is empty."""
+        with self.database.transaction() as tx:
+            item_id = queue.claim_next(tx, by=name)
+            if item_id is None:
+                return None
+            item = load_item(tx, item_id)
+            _audit(tx, actor, "review.claimed", item, "next")
+            queue.enqueue(tx, topic="review_update", ref_id=item_id)
+            record = to_record(tx, item, self.database.sealer)
+        self.notify()
+        return record
+
     def release(self, actor: str, item_id: int) -> ReviewRecord:
         """Put a claimed item back in the queue."""
         return self._change(

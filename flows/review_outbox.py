@@ -23,6 +23,7 @@ from sqlmodel import Session
 from flows.engine.record import priority_words
 from flows.engine.summary import card_text, render_summary
 from flows.review_records import FlowLookup, load_answers, to_record
+from storage import outbox as outbox_rows
 from storage import queue
 from storage.database import Database
 from storage.sealing import SealError
@@ -80,9 +81,9 @@ class ReviewOutbox:
         now = utcnow()
         until = now + timedelta(seconds=LEASE_SECONDS)
         with self.database.transaction() as tx:
-            rows = queue.due_outbox(tx, now=now, limit=limit)
+            rows = outbox_rows.due_outbox(tx, now=now, limit=limit)
             leased = [
-                r for r in rows if queue.lease_outbox(tx, row_id=_id(r), now=now, until=until)
+                r for r in rows if outbox_rows.lease_outbox(tx, row_id=_id(r), now=now, until=until)
             ]
             deliveries = [self._render(tx, row) for row in leased]
         return sorted(deliveries, key=lambda d: queue.PRIORITY_RANK.get(d.priority, 9))
@@ -90,13 +91,13 @@ class ReviewOutbox:
     def seconds_to_next(self) -> float | None:
         """Seconds until the next unsent row is due (0 when overdue), or None when none is."""
         with self.database.transaction() as tx:
-            at = queue.next_outbox_time(tx)
+            at = outbox_rows.next_outbox_time(tx)
         return None if at is None else max(0.0, (at - utcnow()).total_seconds())
 
     def delivered(self, delivery: Delivery, message_id: int | None = None) -> None:
         """Record a row as done; a sent card's message id is kept for later edits."""
         with self.database.transaction() as tx:
-            queue.mark_sent(tx, row_id=delivery.row_id)
+            outbox_rows.mark_sent(tx, row_id=delivery.row_id)
             if delivery.kind == "send" and message_id is not None:
                 queue.set_review_message(tx, item_id=delivery.item_id, message_id=message_id)
             if delivery.kind != "skip":
@@ -115,7 +116,7 @@ class ReviewOutbox:
             wait = max(wait, retry_after)
         at = utcnow() + timedelta(seconds=wait)
         with self.database.transaction() as tx:
-            queue.mark_failed(tx, row_id=delivery.row_id, error=error, next_try_at=at)
+            outbox_rows.mark_failed(tx, row_id=delivery.row_id, error=error, next_try_at=at)
         return at
 
     def _render(self, tx: Session, row: OutboxMessage) -> Delivery:

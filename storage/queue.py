@@ -3,7 +3,7 @@
 Same conventions as `storage.intakes`: the session first, keyword-only arguments, no commits.
 State changes of a review item are single conditional `UPDATE`s whose row count says whether
 they happened, so of two clinicians claiming one item exactly one wins, on SQLite and
-PostgreSQL alike (see PITFALLS.md).
+PostgreSQL alike (see PITFALLS.md). The delivery side of the outbox is in `storage.outbox`.
 """
 
 from __future__ import annotations
@@ -137,6 +137,25 @@ def claim_item(session: Session, *, item_id: int, by: str) -> bool:
     )
 
 
+def claim_next(session: Session, *, by: str) -> int | None:
+    """Claim the most urgent, oldest pending item for `by`; its id, or None when none is free."""
+    now = utcnow()
+    nxt = (
+        select(ReviewItem.id)
+        .where(ReviewItem.status == "pending")
+        .order_by(col(ReviewItem.priority_rank), col(ReviewItem.created_at), col(ReviewItem.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)  # PostgreSQL: concurrent claimers take different rows
+    )
+    statement = (
+        update(ReviewItem)
+        .where(col(ReviewItem.id) == nxt.scalar_subquery(), col(ReviewItem.status) == "pending")
+        .values(status="claimed", claimed_by=by, claimed_at=now, updated_at=now)
+        .returning(col(ReviewItem.id))
+    )
+    return session.execute(statement).scalar_one_or_none()
+
+
 def release_item(session: Session, *, item_id: int) -> bool:
     """Put a claimed item back in the queue; False when it is not claimed."""
     return _transition(
@@ -206,69 +225,6 @@ def _transition(session: Session, item_id: int, from_: tuple[str, ...], **values
     )
     result = cast(CursorResult[Any], session.execute(statement))
     return result.rowcount == 1
-
-
-# --- outbox ----------------------------------------------------------------------------------
-
-
-def due_outbox(
-    session: Session, *, now: datetime | None = None, limit: int = 20
-) -> list[OutboxMessage]:
-    """Unsent outbox rows whose time has come, oldest first."""
-    query = (
-        select(OutboxMessage)
-        .where(col(OutboxMessage.sent_at).is_(None))
-        .where(col(OutboxMessage.next_try_at) <= (now or utcnow()))
-        .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
-        .limit(limit)
-    )
-    return list(session.exec(query))
-
-
-def lease_outbox(session: Session, *, row_id: int, now: datetime, until: datetime) -> bool:
-    """Take a due row for one attempt until `until`; False when another worker took it first."""
-    statement = (
-        update(OutboxMessage)
-        .where(
-            col(OutboxMessage.id) == row_id,
-            col(OutboxMessage.sent_at).is_(None),
-            col(OutboxMessage.next_try_at) <= now,
-        )
-        .values(next_try_at=until)
-    )
-    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
-
-
-def next_outbox_time(session: Session) -> datetime | None:
-    """When the earliest unsent outbox row is due, if any."""
-    query = select(func.min(OutboxMessage.next_try_at)).where(col(OutboxMessage.sent_at).is_(None))
-    return session.exec(query).first()
-
-
-def mark_sent(session: Session, *, row_id: int) -> None:
-    """Record an outbox row as delivered."""
-    row = session.get(OutboxMessage, row_id)
-    if row is not None:
-        row.sent_at, row.last_error = utcnow(), None
-        row.attempts += 1
-        session.add(row)
-
-
-def mark_failed(session: Session, *, row_id: int, error: str, next_try_at: datetime) -> int:
-    """Record a failed attempt and when to try again; the attempts so far."""
-    row = session.get(OutboxMessage, row_id)
-    if row is None:
-        return 0
-    row.attempts += 1
-    row.last_error, row.next_try_at = error[:200], next_try_at
-    session.add(row)
-    return row.attempts
-
-
-def pending_outbox(session: Session) -> list[OutboxMessage]:
-    """Every unsent outbox row (for status pages and tests)."""
-    query = select(OutboxMessage).where(col(OutboxMessage.sent_at).is_(None))
-    return list(session.exec(query.order_by(col(OutboxMessage.id))))
 
 
 # --- audit -----------------------------------------------------------------------------------

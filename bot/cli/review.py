@@ -126,13 +126,21 @@ def show_command(item_id: ItemId, db: Db = None) -> None:
 
 @app.command("claim")
 def claim_command(
-    item_id: ItemId,
     name: Annotated[str, typer.Option("--as", help="Who claims it (shown to others).")],
+    item_id: Annotated[
+        int | None, typer.Argument(help="Review item id; default: the most urgent pending one.")
+    ] = None,
     db: Db = None,
 ) -> None:
-    """Claim a pending item."""
+    """Claim a pending item (without an id: the most urgent, oldest pending one)."""
     with review_service(db) as (service, _):
-        record = service.claim(actor(), item_id, name=name)
+        if item_id is None:
+            record = service.claim_next(actor(), name=name)
+        else:
+            record = service.claim(actor(), item_id, name=name)
+    if record is None:
+        typer.echo("the queue is empty", err=True)
+        raise typer.Exit(1)
     typer.echo(f"review #{record.item_id} claimed by {record.claimed_by}")
 
 

@@ -2,10 +2,11 @@
 
 Commands are taken in private chats with the bot and in the review chat, and only from the user
 ids of INTAKE_CLINICIAN_IDS. Anyone else gets the flow's `not_available` message, no data, and
-an `access.denied` audit event. Handlers sit in the application's extra group (before the
-patient handlers) and stop a handled private update from reaching them. Card buttons carry
-`r:<action>:<item id>` (far below Telegram's 64 bytes): Claim, Reviewed and Full answers.
-Replies are clinician-facing and live here; the denial is patient-facing and lives in the flow.
+an `access.denied` audit event. /claim without an id takes the most urgent pending item.
+Handlers sit in the application's extra group (before the patient handlers) and stop a handled
+private update from reaching them. Card buttons carry `r:<action>:<item id>` (far below
+Telegram's 64 bytes): Claim, Reviewed and Full answers. Replies are clinician-facing and live
+here; the denial is patient-facing and lives in the flow.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ BUTTON_LABELS = {"claim": "Claim", "done": "Reviewed", "full": "Full answers"}
 BUTTON_PATTERN = r"^r:(claim|done|full):(\d+)$"
 USAGE = {
     "show": "Usage: /show ID",
-    "claim": "Usage: /claim ID",
+    "claim": "Usage: /claim ID (or /claim alone for the most urgent pending item)",
     "done": "Usage: /done ID note",
 }
 
@@ -135,12 +136,22 @@ class ClinicianHandlers:
         await self._reply(update, view.summary, review_keyboard(item_id, buttons))
 
     async def handle_claim(self, update: Update, context: Context, actor: str) -> None:
-        """Claim an item for the clinician."""
+        """Claim an item (or, without an id, the most urgent pending one) for the clinician."""
+        name = _name(update.effective_user)
+        if not context.args:
+            found = await asyncio.to_thread(self.review.claim_next, actor, name=name)
+            if found is None:
+                await self._reply(update, "The queue is empty.")
+                return
+            view = await asyncio.to_thread(self.review.show, actor, found.item_id)
+            await self._reply(
+                update, view.summary, review_keyboard(found.item_id, ("done", "full"))
+            )
+            return
         item_id = _item_id(context.args)
         if item_id is None:
             await self._reply(update, USAGE["claim"])
             return
-        name = _name(update.effective_user)
         record = await asyncio.to_thread(self.review.claim, actor, item_id, name=name)
         await self._reply(update, f"Review #{record.item_id} claimed by {record.claimed_by}.")
 

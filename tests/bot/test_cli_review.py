@@ -196,3 +196,15 @@ def test_wrong_encryption_key_is_a_clear_error(cli: Cli) -> None:
     code, _, err = cli("review", "show", str(item))
     assert code == 2
     assert "could not be opened with this key" in err
+
+
+def test_claim_without_an_id_takes_the_next_item(cli: Cli) -> None:
+    """`review claim --as NAME` claims the most urgent pending item, then reports an empty queue."""
+    cli.seed(1)
+    urgent = cli.seed(2, "same_day")
+    code, out, _ = cli("review", "claim", "--as", "Dr Lee")
+    assert (code, out.strip()) == (0, f"review #{urgent} claimed by Dr Lee")
+    cli("review", "claim", "--as", "Dr Lee")
+    code, _, err = cli("review", "claim", "--as", "Dr Lee")
+    assert code == 1
+    assert "the queue is empty" in err

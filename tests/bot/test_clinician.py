@@ -209,3 +209,13 @@ async def test_clinicians_and_the_review_chat_get_the_clinician_menu(bot: Runnin
         assert menus[clinician][-5:] == clinician_commands
         assert "start" in menus[clinician]
     assert STRANGER not in menus
+
+
+async def test_claim_without_an_id_takes_the_most_urgent_item(bot: RunningBot) -> None:
+    """/claim alone claims the most urgent pending item and shows its summary."""
+    seed(bot.services, user=7)
+    urgent = seed(bot.services, user=8, priority="soon")
+    replies = await command(bot, CLINICIAN, "/claim")
+    assert replies[0].text.startswith(f"SEE A DOCTOR SOON · review #{urgent}")
+    assert f"Claimed by User{CLINICIAN}" in replies[-1].text
+    assert replies[-1].buttons[0] == ("Reviewed", f"r:done:{urgent}")

@@ -14,6 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from flows.review import ReviewService
 from flows.review_records import BadFormat, ReviewError, UnknownItem, WrongState
+from storage import outbox as outbox_rows
 from storage import queue
 from storage.database import Database
 from storage.tables import ReviewItem
@@ -117,7 +118,7 @@ def test_claim_review_reopen_cycle_is_audited_and_wakes_delivery(
     ]
     assert wakeups.count == 5
     with database.transaction() as tx:
-        topics = [r.topic for r in queue.pending_outbox(tx)]
+        topics = [r.topic for r in outbox_rows.pending_outbox(tx)]
     assert topics == ["review_item"] + ["review_update"] * 5
 
 
@@ -243,3 +244,19 @@ def test_stats_count_by_status_and_priority(
     service[0].claim(DR, a, name="Dr Lee")
     counts = service[0].stats(DR)
     assert counts == {("claimed", "routine"): 1, ("pending", "emergency"): 1}
+
+
+def test_claim_next_is_audited_and_wakes_delivery(
+    database: Database, service: tuple[ReviewService, Wakeups]
+) -> None:
+    """Claiming the next item records the claim, owes a card edit and wakes the worker."""
+    svc, wakeups = service
+    seed_intake(database, user=20)
+    urgent = seed_intake(database, user=21, priority="emergency")
+    record = svc.claim_next(DR, name="Dr Lee")
+    assert record is not None
+    assert (record.item_id, record.claimed_by) == (urgent, "Dr Lee")
+    assert actions(database, urgent) == ["review.claimed"]
+    assert wakeups.count == 1
+    svc.claim_next(DR, name="Dr Lee")
+    assert svc.claim_next(DR, name="Dr Lee") is None

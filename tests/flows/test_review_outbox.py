@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.review_outbox import BACKOFF_CAP, LEASE_SECONDS, backoff
+from storage import outbox as outbox_rows
 from storage import queue
 from storage.database import Database
 from storage.tables import ReviewItem, utcnow
@@ -95,7 +96,7 @@ def test_failed_attempts_back_off_and_honour_retry_after(database: Database) -> 
     assert 1.5 <= (at - before).total_seconds() <= 3
     assert outbox.due() == []
     with database.transaction() as tx:
-        (row,) = queue.pending_outbox(tx)
+        (row,) = outbox_rows.pending_outbox(tx)
         assert (row.attempts, row.last_error) == (1, "TimedOut")
     later = utcnow()
     again = outbox.failed(replace(card, attempts=1), "RetryAfter", 40)

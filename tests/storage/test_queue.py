@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from storage import outbox as outbox_rows
 from storage import queue
 from storage.database import Database
 from storage.migrate import upgrade
@@ -155,21 +156,23 @@ def test_outbox_due_sent_and_backoff(database: Database) -> None:
     assert row_id is not None
     assert later_id is not None
     with database.transaction() as s:
-        assert [r.id for r in queue.due_outbox(s)] == [row_id]
-        attempts = queue.mark_failed(
+        assert [r.id for r in outbox_rows.due_outbox(s)] == [row_id]
+        attempts = outbox_rows.mark_failed(
             s, row_id=row_id, error="NetworkError", next_try_at=utcnow() + timedelta(minutes=5)
         )
         assert attempts == 1
     with database.transaction() as s:
-        assert queue.due_outbox(s) == []
-        assert [r.id for r in queue.due_outbox(s, now=utcnow() + timedelta(minutes=6))] == [row_id]
-        queue.mark_sent(s, row_id=row_id)
+        assert outbox_rows.due_outbox(s) == []
+        assert [r.id for r in outbox_rows.due_outbox(s, now=utcnow() + timedelta(minutes=6))] == [
+            row_id
+        ]
+        outbox_rows.mark_sent(s, row_id=row_id)
     with database.transaction() as s:
-        assert queue.due_outbox(s, now=utcnow() + timedelta(days=1)) == [
+        assert outbox_rows.due_outbox(s, now=utcnow() + timedelta(days=1)) == [
             s.get(OutboxMessage, later_id)
         ]
-        assert [r.id for r in queue.pending_outbox(s)] == [later_id]
-        nxt = queue.next_outbox_time(s)
+        assert [r.id for r in outbox_rows.pending_outbox(s)] == [later_id]
+        nxt = outbox_rows.next_outbox_time(s)
         assert nxt is not None
         assert nxt > utcnow()
 
@@ -207,3 +210,38 @@ def test_counts_by_status_and_priority(database: Database) -> None:
         ("pending", "routine"): 1,
         ("pending", "emergency"): 1,
     }
+
+
+def test_claim_next_takes_the_most_urgent_oldest_pending_item(database: Database) -> None:
+    """Claiming the next item follows the queue order and skips claimed ones."""
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    routine = add_item(database, user=1, priority="routine", created_at=base)
+    soon = add_item(database, user=2, priority="soon", created_at=base + timedelta(1))
+    with database.transaction() as s:
+        assert queue.claim_next(s, by="a") == soon
+        assert queue.claim_next(s, by="b") == routine
+        assert queue.claim_next(s, by="c") is None
+        item = queue.get_review_item(s, item_id=soon)
+    assert item is not None
+    assert (item.status, item.claimed_by) == ("claimed", "a")
+
+
+def test_concurrent_claim_next_never_hands_one_item_to_two(database: Database) -> None:
+    """Six clinicians taking the next item at once get six different items."""
+    for user in range(6):
+        add_item(database, user=user + 1, priority="routine")
+    barrier = threading.Barrier(6)
+    got: list[int | None] = []
+
+    def take(name: str) -> None:
+        barrier.wait()
+        with database.transaction() as s:
+            got.append(queue.claim_next(s, by=name))
+
+    threads = [threading.Thread(target=take, args=(f"dr{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert None not in got
+    assert len(set(got)) == 6

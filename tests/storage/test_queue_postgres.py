@@ -88,3 +88,18 @@ def test_two_workers_split_the_outbox(database: Database) -> None:
     first, second = taken
     assert not set(first) & set(second)
     assert len(first) + len(second) == 20
+
+
+def test_concurrent_claim_next_takes_different_items(database: Database) -> None:
+    """On PostgreSQL, SKIP LOCKED lets eight clinicians take eight different items at once."""
+    for user in range(1, 9):
+        seed_intake(database, user=user)
+    got: list[int | None] = []
+
+    def take(i: int) -> None:
+        with database.transaction() as tx:
+            got.append(queue.claim_next(tx, by=f"dr{i}"))
+
+    race(8, take)
+    assert None not in got
+    assert len(set(got)) == 8
