@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from tests.flows.sample_flow import sample_answers, sample_flow
 BUNDLED = Path(__file__).resolve().parents[2] / "flows" / "definitions" / "gut_health.yaml"
 
 
+@cache
 def bundled_flow() -> Flow:
-    """The bundled gut-health flow, loaded and validated."""
+    """The bundled gut-health flow, loaded and validated (once: flows are immutable)."""
     return load_flow_file(BUNDLED).flow
 
 
