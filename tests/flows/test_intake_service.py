@@ -67,6 +67,41 @@ def test_a_repeated_update_id_changes_nothing(service: IntakeService, database: 
     assert [a.value for a in rows(database, Answer) if a.step_id == "age"] == ["34"]
 
 
+def test_a_button_of_another_intake_or_step_is_stale(
+    service: IntakeService, database: Database
+) -> None:
+    """A press carrying another session id or another step's index changes nothing."""
+    turn = play(service, ROUTINE[:2])
+    question = turn.prompts[-1]
+    assert question.step == "sex_at_birth"
+    other_session = act(
+        service,
+        ActionKind.CHOOSE,
+        session_id=(turn.session_id or 0) + 1,
+        step_index=question.step_index,
+        option_index=0,
+    )
+    other_step = act(
+        service,
+        ActionKind.CHOOSE,
+        session_id=turn.session_id,
+        step_index=(question.step_index or 0) - 1,
+        option_index=0,
+    )
+    assert other_session.stale
+    assert other_step.stale
+    [session] = rows(database, IntakeSession)
+    assert session.current_step == "sex_at_birth"
+    pressed = act(
+        service,
+        ActionKind.CHOOSE,
+        session_id=turn.session_id,
+        step_index=question.step_index,
+        option_index=0,
+    )
+    assert pressed.answered_step == "sex_at_birth"
+
+
 def test_nothing_is_stored_before_consent(service: IntakeService, database: Database) -> None:
     """Opening, re-asking and typing before consent store no patient, session or answer."""
     opening = act(service, ActionKind.START)
