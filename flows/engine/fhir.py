@@ -5,8 +5,9 @@ level and R4B in `fhir.resources.R4B`; Questionnaire and QuestionnaireResponse d
 between R4 (4.0.1) and R4B (4.3.0), so the R4B models give R4-shaped JSON. Every question step
 is one item whose linkId is the step id. Kinds map as: choice -> choice with answerOption,
 multi -> choice that repeats, scale and number -> integer, yes_no -> boolean, text -> text,
-duration -> quantity in days (UCUM `d`). `check_response` checks a response against its
-questionnaire beyond what the models check (linkIds, answer types, option codes).
+duration -> quantity in days (UCUM `d`). `ask_when` becomes `enableWhen` (see
+`flows.engine.fhir_conditions`). `check_response` checks a response against its questionnaire
+beyond what the models check (linkIds, answer types, option codes, enableWhen).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
+from flows.engine.fhir_conditions import answer_value, enable_when, enabled, plain
 from flows.engine.model import Flow, NumberAnswer, Step, TextAnswer
 from flows.engine.record import ReviewRecord, step_label
 
 FHIR_RELEASE = "4.3.0"
-UCUM = "http://unitsofmeasure.org"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 ITEM_TYPES = {
@@ -43,16 +44,20 @@ VALUE_KEYS = {
 }
 
 
+def item_types(flow: Flow) -> dict[str, str]:
+    """The FHIR item type of each question step, by step id."""
+    return {sid: ITEM_TYPES[step.kind] for sid, step in flow.steps.items() if step.is_question}
+
+
 def questionnaire_url(flow_id: str) -> str:
     """The canonical URL of the questionnaire of a flow."""
     return f"urn:intake-bot:questionnaire:{flow_id}"
 
 
 def build_questionnaire(flow: Flow) -> Questionnaire:
-    """The flow as a FHIR Questionnaire, one item per question step."""
-    items = [
-        _question_item(flow, sid, step) for sid, step in flow.steps.items() if step.is_question
-    ]
+    """The flow as a FHIR Questionnaire, one item per question step (`ask_when` as enableWhen)."""
+    types = item_types(flow)
+    items = [_question_item(flow, sid, flow.steps[sid], types) for sid in types]
     return Questionnaire.model_validate(
         {
             "resourceType": "Questionnaire",
@@ -115,14 +120,17 @@ def to_json(resource: Questionnaire | QuestionnaireResponse | Bundle) -> str:
 
 
 def check_response(questionnaire: Questionnaire, response: QuestionnaireResponse) -> list[str]:
-    """Problems of a response against its questionnaire: linkIds, answer types, option codes."""
+    """Problems of a response against its questionnaire: linkIds, types, codes, enableWhen."""
     items = {item.linkId: item for item in questionnaire.item or []}
+    given = _given(response)
     problems = []
     for answered in response.item or []:
         item = items.get(answered.linkId)
         if item is None:
             problems.append(f"{answered.linkId}: no such item in the questionnaire")
             continue
+        if item.enableWhen and not _enabled(item, given):
+            problems.append(f"{answered.linkId}: answered although its enableWhen is false")
         entries = answered.answer or []
         if len(entries) > 1 and not item.repeats:
             problems.append(f"{answered.linkId}: several answers to an item that does not repeat")
@@ -137,11 +145,28 @@ def check_response(questionnaire: Questionnaire, response: QuestionnaireResponse
     return problems
 
 
-def _question_item(flow: Flow, step_id: str, step: Step) -> dict[str, Any]:
+def _given(response: QuestionnaireResponse) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    for item in response.item or []:
+        for entry in item.answer or []:
+            data = entry.model_dump(exclude_none=True)
+            value = next((v for k, v in data.items() if k.startswith("value")), None)
+            found.setdefault(item.linkId or "", []).append(plain(value))
+    return found
+
+
+def _enabled(item: Any, given: Mapping[str, list[Any]]) -> bool:
+    entries = [e.model_dump(exclude_none=True) for e in item.enableWhen]
+    return enabled(entries, item.enableBehavior, given)
+
+
+def _question_item(
+    flow: Flow, step_id: str, step: Step, types: Mapping[str, str]
+) -> dict[str, Any]:
     item: dict[str, Any] = {
         "linkId": step_id,
         "text": flow.text(step.prompt),
-        "type": ITEM_TYPES[step.kind],
+        "type": types[step_id],
     }
     if step.label is not None:
         item["prefix"] = flow.text(step.label)
@@ -152,31 +177,35 @@ def _question_item(flow: Flow, step_id: str, step: Step) -> dict[str, Any]:
         ]
     if step.kind == "multi":
         item["repeats"] = True
+    if step.ask_when is not None:
+        entries, behavior = enable_when(step.ask_when, types)
+        if entries:
+            item["enableWhen"] = entries
+        if behavior is not None and len(entries) > 1:
+            item["enableBehavior"] = behavior
+    return {**item, **_constraints(step)}
+
+
+def _constraints(step: Step) -> dict[str, Any]:
     if isinstance(step.answer, TextAnswer):
-        item["maxLength"] = step.answer.max_length
+        return {"maxLength": step.answer.max_length}
     bounds = (0, 10) if step.kind == "scale" else None
     if isinstance(step.answer, NumberAnswer):
         bounds = (step.answer.min, step.answer.max)
-    if bounds is not None:
-        item["extension"] = [
+    if bounds is None:
+        return {}
+    return {
+        "extension": [
             {"url": MIN_VALUE, "valueInteger": bounds[0]},
             {"url": MAX_VALUE, "valueInteger": bounds[1]},
         ]
-    return item
+    }
 
 
 def _answers(flow: Flow, step: Step, value: Any) -> list[dict[str, Any]]:
-    kind = step.kind
-    if kind in ("choice", "multi"):
-        labels = {o.value: flow.text(o.label) for o in getattr(step.answer, "options", [])}
-        values = [str(v) for v in (value if isinstance(value, list) else [value])]
-        return [{"valueCoding": {"code": v, "display": labels[v]}} for v in values if v in labels]
-    if kind in ("scale", "number"):
-        return [{"valueInteger": int(value)}]
-    if kind == "yes_no":
-        return [{"valueBoolean": value in ("yes", True)}]
-    if kind == "duration":
-        return [
-            {"valueQuantity": {"value": int(value), "unit": "days", "system": UCUM, "code": "d"}}
-        ]
-    return [{"valueString": str(value)}]
+    kind = ITEM_TYPES[step.kind]
+    if kind != "choice":
+        return [answer_value(kind, value, prefix="value")]
+    labels = {o.value: flow.text(o.label) for o in getattr(step.answer, "options", [])}
+    values = [str(v) for v in (value if isinstance(value, list) else [value])]
+    return [{"valueCoding": {"code": v, "display": labels[v]}} for v in values if v in labels]

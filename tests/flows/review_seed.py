@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flows.engine.conditions import holds
 from flows.engine.loader import load_flow_file
 from flows.engine.model import Flow
 from flows.review import ReviewService
@@ -28,10 +29,12 @@ def bundled_flow() -> Flow:
 
 
 def complete_answers(flow: Flow) -> dict[str, Any]:
-    """An answer to every question step of a flow, of the kind the engine stores."""
+    """An answer to every question a flow asks (`ask_when` respected), as the engine stores it."""
     answers: dict[str, Any] = {}
     for sid, step in flow.steps.items():
         spec: Any = step.answer
+        if step.ask_when is not None and not holds(step.ask_when, answers):
+            continue
         if step.kind == "choice":
             accept = flow.consent.accept if sid == flow.consent.step else None
             answers[sid] = accept or spec.options[-1].value

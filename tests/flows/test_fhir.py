@@ -21,7 +21,7 @@ from flows.engine.fhir import (
 from flows.engine.model import Flow
 from flows.engine.record import ReviewRecord
 from tests.flows.review_seed import bundled_flow, complete_answers
-from tests.flows.sample_flow import sample_answers, sample_flow
+from tests.flows.sample_flow import sample_answers, sample_flow, sample_flow_data
 
 
 def record(flow: Flow, intake_status: str = "completed") -> ReviewRecord:
@@ -138,3 +138,52 @@ def test_models_reject_malformed_resources() -> None:
     """The fhir.resources models refuse a response without its required status."""
     with pytest.raises(ValidationError):
         QuestionnaireResponse.model_validate({"resourceType": "QuestionnaireResponse"})
+
+
+def test_ask_when_becomes_enable_when() -> None:
+    """The bundled flow's conditional questions carry enableWhen entries typed by their target."""
+    items = {i.linkId: i for i in build_questionnaire(bundled_flow()).item or []}
+    bloating = items["bloating_severity"].enableWhen or []
+    assert [(e.question, e.operator, e.answerCoding.code) for e in bloating] == [
+        ("digestive", "=", "bloating")
+    ]
+    onset = (items["onset_after_50"].enableWhen or [])[0]
+    assert (onset.question, onset.operator, onset.answerInteger) == ("age", ">=", 50)
+    pregnant = items["pregnant"]
+    assert pregnant.enableBehavior == "all"
+    assert [(e.question, e.operator) for e in pregnant.enableWhen or []] == [
+        ("sex_at_birth", "!="),
+        ("age", "<"),
+    ]
+    assert items["consent"].enableWhen is None
+
+
+def test_conditions_fhir_cannot_say_are_left_out() -> None:
+    """A nested condition gets no enableWhen rather than a wrong one."""
+    data = sample_flow_data()
+    data["steps"]["goals"]["ask_when"] = {
+        "any": [
+            {"all": [{"answer": "age", "gte": 50}, {"answer": "nsaids", "equals": "yes"}]},
+            {"answer": "vomit_blood", "equals": "yes"},
+        ]
+    }
+    data["steps"]["nsaids"]["ask_when"] = {"answer": "age", "in": [40, 50]}
+    items = {i.linkId: i for i in build_questionnaire(Flow.model_validate(data)).item or []}
+    assert items["goals"].enableWhen is None
+    in_list = items["nsaids"]
+    assert [e.answerInteger for e in in_list.enableWhen or []] == [40, 50]
+    assert in_list.enableBehavior == "any"
+
+
+def test_check_response_flags_answers_to_disabled_questions() -> None:
+    """An answer to a question whose enableWhen is false is reported."""
+    flow = bundled_flow()
+    answers = complete_answers(flow)
+    assert {"bloating_severity", "bloating_frequency"} <= set(answers)
+    answers["digestive"] = ["pain"]
+    response = build_response(flow, record(flow), answers)
+    problems = check_response(build_questionnaire(flow), response)
+    assert problems == [
+        "bloating_severity: answered although its enableWhen is false",
+        "bloating_frequency: answered although its enableWhen is false",
+    ]
