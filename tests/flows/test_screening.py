@@ -63,6 +63,8 @@ LAY_PHRASES = [
     ("I'm not able to breathe", "breathing"),
     ("I haven't been able to poo or pass wind", "no_stool_no_wind"),
     ("there was blood in my vomit", "vomit_blood"),
+    ("my poo looks like tar and my tummy really hurts", "black_stool_pain"),
+    ("there's blood pouring from my bottom and it won't stop", "heavy_bleeding"),
 ]
 
 
@@ -152,6 +154,7 @@ def test_misspellings_gaps_and_case_are_tolerated(screener: Screener, text: str,
         "my back hurts after sitting",
         "I stood up too fast",
         "bloating and wind after bread",
+        "I had black coffee and my tummy hurts",
     ],
 )
 def test_everyday_words_raise_nothing(screener: Screener, text: str) -> None:
