@@ -3,15 +3,20 @@ erasure, the patient's copy, unreachable marks and sealing at rest."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 from bot.composition import build_services
 from flows.engine.loader import LoadedFlow
+from flows.engine.prompts import Placeholders
 from flows.engine.values import Action, ActionKind, Inbound, Profile, PromptKind, Turn
 from flows.intake import IntakeService
 from storage.database import Database
@@ -267,3 +272,59 @@ def test_an_encryption_key_seals_answers_at_rest(
         assert any(line.endswith(": bloated after cheese") for line in copy)
     finally:
         services.close()
+
+
+TYPED = ["1", "2", "3", "11", "yes", "no", "None of these", "7/10", "3 weeks", "submit", "change"]
+TYPED += ["Age", "abc", "never", "I threw up blood", "no blood", "do I have leaky gut?"]
+KEYS = [ActionKind.CHOOSE, ActionKind.TOGGLE, ActionKind.DONE, ActionKind.SKIP, ActionKind.BACK]
+engine_moves = st.lists(
+    st.one_of(
+        st.sampled_from(TYPED).map(lambda text: (ActionKind.TEXT, text)),
+        st.tuples(st.sampled_from(KEYS), st.integers(min_value=0, max_value=11)),
+    ),
+    max_size=12,
+)
+users = itertools.count(10_000)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cut=st.integers(min_value=1, max_value=len(ROUTINE) - 1), moves=engine_moves)
+def test_stored_every_turn_the_service_behaves_like_the_engine(
+    shared_service: IntakeService, cut: int, moves: list[Any]
+) -> None:
+    """Saved and reloaded at every turn (as a new process would), an intake says exactly what
+    the in-memory engine says for the same moves: nothing of the state is lost in storage."""
+    user, conversation = next(users), shared_service.registry.active_conversation()
+    state, session_id = conversation.new_state("en"), None
+    lines = [(ActionKind.TEXT, line) for line in ROUTINE[:cut] if line != "/skip"]
+    for kind, value in [*lines, *moves]:
+        if state.ended:
+            break
+        action = (
+            Action(kind, text=value)
+            if kind == ActionKind.TEXT
+            else Action(
+                kind,
+                session_id=session_id,
+                step_index=conversation.fm.index[state.step],
+                option_index=value,
+            )
+        )
+        expected = conversation.handle(state, action, Placeholders(emergency_number="999"))
+        turn = shared_service.handle_sync(Inbound(user_id=user, action=action))
+        session_id = turn.session_id or session_id
+        assert [p.text for p in turn.prompts] == [p.text for p in expected.prompts]
+        assert turn.ended == state.ended
+
+
+@pytest.fixture(scope="module")
+def shared_service(
+    tmp_path_factory: pytest.TempPathFactory, bundled_flow: LoadedFlow
+) -> Iterator[IntakeService]:
+    """One service for every example (each example is another patient); no booking link."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('property') / 'intake.db'}"
+    services = build_services(
+        make_settings(url, booking_url="", emergency_number="999"), active=bundled_flow
+    )
+    yield services.intake
+    services.close()
