@@ -34,7 +34,8 @@ NUMBER_WORDS = {
 }  # fmt: skip
 _SEPARATOR = re.compile(r"(\s*(?:,|;|\band\b|&|\+)\s*)")
 MAX_PARTS_PER_LABEL = 4  # an option label spans at most this many separated parts
-_DURATION = re.compile(r"^(?:about |around |roughly |maybe |over |almost |nearly )?"
+_DURATION = re.compile(r"^(?:for |since |the last |the past |past |last )?"
+                       r"(?:about |around |roughly |maybe |over |almost |nearly )?"
                        r"(?:(?:a )?(?P<num>\d+(?:[.,]\d+)?|[a-z]+)(?: of)? )?"
                        r"(?P<unit>[a-z]+?)s?(?: ago| now)?$")  # fmt: skip
 
@@ -211,9 +212,7 @@ def _parse_yes_no(raw: str, flow: Flow, language: str | None) -> Parsed:
 
 
 def _leading_int(raw: str, allow_out_of: int | None = None) -> int | None:
-    text = normalise(raw)
-    pattern = r"^(-?\d+)" + (rf"(?:\s*/\s*{allow_out_of})?" if allow_out_of else "") + r"(\s*\D*)$"
-    match = re.match(pattern, text)
-    if not match or (match[2].strip() and not match[2].strip().isalpha()):
-        return None
-    return int(match[1])
+    out_of = rf"(?:\s*(?:/|out of|of)\s*{allow_out_of})?" if allow_out_of else ""
+    # words may follow the number ("34 years old"), more numbers may not ("34 or 35")
+    match = re.match(rf"^(-?\d+){out_of}\s*[a-z' ]*$", normalise(raw))
+    return int(match[1]) if match else None

@@ -47,7 +47,8 @@ SINCE = step({"kind": "duration", "max_days": 3650})
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("34", 34), ("16", 16), ("110", 110), ("34 years", 34)]
+    ("text", "value"),
+    [("34", 34), ("16", 16), ("110", 110), ("34 years", 34), ("34 years old", 34)],
 )
 def test_number_in_range_is_accepted(flow: Flow, text: str, value: int) -> None:
     """A whole number within min..max is accepted, with or without its unit."""
@@ -116,7 +117,9 @@ def test_multi_labels_holding_commas_and_and_are_understood(flow: Flow) -> None:
     assert parse(urgent, typed, flow) == Accepted(["black_stool_faint", "diabetes_vomiting"])
 
 
-@pytest.mark.parametrize(("text", "value"), [("0", 0), ("10", 10), ("7/10", 7), ("7 / 10", 7)])
+@pytest.mark.parametrize(
+    ("text", "value"), [("0", 0), ("10", 10), ("7/10", 7), ("7 / 10", 7), ("7 out of 10", 7)]
+)
 def test_scale_accepts_0_to_10_and_out_of_ten(flow: Flow, text: str, value: int) -> None:
     """A scale answer is 0..10, also written as 'n/10'."""
     assert parse(SCALE, text, flow) == Accepted(value)
@@ -167,6 +170,8 @@ def test_text_empty_and_over_long_are_rejected(flow: Flow) -> None:
         ("two years ago", 730),
         ("a week", 7),
         ("3 wks", 21),
+        ("for 2 months", 60),
+        ("since 3 weeks", 21),
     ],
 )
 def test_durations_in_words(text: str, days: int) -> None:
