@@ -30,6 +30,7 @@ from bot.telegram.inbound import language_of
 from flows.engine.record import ReviewRecord, priority_words
 from flows.engine.summary import split_text, timestamp
 from flows.review import ReviewService
+from flows.review_outbox import BUTTONS
 from flows.review_records import ReviewError
 
 _LOG = logging.getLogger(__name__)
@@ -131,8 +132,7 @@ class ClinicianHandlers:
             await self._reply(update, USAGE["show"])
             return
         view = await asyncio.to_thread(self.review.show, actor, item_id)
-        status_buttons = {"pending": ("claim", "full"), "claimed": ("done", "full")}
-        buttons = status_buttons.get(view.record.status, ("full",))
+        buttons = BUTTONS.get(view.record.status, ())
         await self._reply(update, view.summary, review_keyboard(item_id, buttons))
 
     async def handle_claim(self, update: Update, context: Context, actor: str) -> None:
