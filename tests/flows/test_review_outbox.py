@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from flows.review_outbox import BACKOFF_CAP, LEASE_SECONDS, backoff
+from flows.review_outbox import BACKOFF_CAP, LEASE_SECONDS, Wakeup, backoff
 from storage import outbox as outbox_rows
 from storage import queue
 from storage.database import Database
@@ -161,3 +162,22 @@ def test_an_unrenderable_item_gets_a_plain_card_and_does_not_block_others(
     assert deliveries[lost].kind == "send"
     assert deliveries[fine].text.startswith("ROUTINE · review #")
     assert "Digestive symptoms" in deliveries[fine].text
+
+
+async def test_wakeup_from_another_thread_ends_the_wait_at_once() -> None:
+    """`notify` from a worker thread wakes the waiting loop long before its timeout."""
+    wakeup = Wakeup()
+    wakeup.bind()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waiting = asyncio.create_task(wakeup.wait(10))
+    await asyncio.sleep(0.01)
+    await asyncio.to_thread(wakeup.notify)
+    assert await waiting is True
+    assert loop.time() - started < 1
+    assert await wakeup.wait(0.01) is False
+
+
+def test_wakeup_before_any_loop_is_harmless() -> None:
+    """Services used from the CLI notify a worker that does not exist: nothing happens."""
+    Wakeup().notify()
