@@ -2,13 +2,14 @@
 
 `EngineChat` types text and presses buttons of the current prompt the way an adapter would
 (button actions carry the current step index), and keeps every outcome for assertions.
-`small_flow()` is a flow built in code with a branch, an `ask_when` step and an optional step.
+`small_flow()` is a small flow defined here with a branch, an `ask_when` step and an optional step.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
+
+from ruamel.yaml import YAML
 
 from flows.engine.conversation import Conversation, Outcome
 from flows.engine.model import Flow, Messages
@@ -81,86 +82,68 @@ def questions(outcome: Outcome) -> list[Prompt]:
     return [p for p in outcome.prompts if p.kind == PromptKind.QUESTION]
 
 
-def _messages() -> dict[str, str]:
-    return {name: f"<{name}>" for name in Messages.model_fields}
-
-
-def small_flow_data() -> dict[str, Any]:
-    """consent -> age -> symptoms -> severity (pain only) -> diet -> b12 (vegan only) -> note
-    (optional) -> review -> done; declining consent ends at declined."""
-
-    def choice(*values: str) -> dict[str, Any]:
-        return {"kind": "choice", "options": [{"value": v, "label": v.title()} for v in values]}
-
-    return {
-        "id": "small",
-        "version": 1,
-        "title": "Small",
-        "languages": ["en"],
-        "start": "consent",
-        "consent": {"step": "consent", "accept": "agree"},
-        "steps": {
-            "consent": {
-                "prompt": "May we?",
-                "answer": choice("agree", "decline"),
-                "next": [
-                    {"when": {"answer": "consent", "equals": "decline"}, "goto": "declined"},
-                    {"goto": "age"},
-                ],
-            },
-            "age": {"prompt": "Age?", "answer": {"kind": "number", "min": 16, "max": 110}},
-            "symptoms": {
-                "prompt": "Which?",
-                "answer": {**choice("bloating", "pain", "none"), "kind": "multi", "none": "none"},
-            },
-            "severity": {
-                "prompt": "How bad?",
-                "ask_when": {"answer": "symptoms", "includes": "pain"},
-                "answer": {"kind": "scale", "low": "none", "high": "worst"},
-            },
-            "diet": {
-                "prompt": "Diet?",
-                "answer": choice("vegan", "omnivore"),
-                "next": [
-                    {"when": {"answer": "diet", "equals": "vegan"}, "goto": "b12"},
-                    {"goto": "note"},
-                ],
-            },
-            "b12": {"prompt": "B12?", "answer": {"kind": "yes_no"}, "next": "note"},
-            "note": {"prompt": "Anything else?", "answer": {"kind": "text"}, "optional": True},
-            "review": {"prompt": "Check", "answer": {"kind": "review"}, "next": "done"},
-            "done": {"prompt": "Book at {booking_url}", "answer": {"kind": "end"}},
-            "declined": {
-                "prompt": "Nothing stored.",
-                "answer": {"kind": "end", "outcome": "declined"},
-            },
-        },
-        "red_flags": [
-            {
-                "id": "severe_pain",
-                "level": "same_day",
-                "when": {"answer": "severity", "gte": 9},
-                "label": "Severe pain",
-                "message": "See a doctor today.",
-            },
-            {
-                "id": "worst_pain",
-                "level": "emergency",
-                "when": {
-                    "all": [{"answer": "severity", "equals": 10}, {"answer": "age", "gte": 50}]
-                },
-                "label": "Worst pain",
-                "message": "Call {emergency_number} now.",
-            },
-        ],
-        "messages": _messages(),
-    }
+SMALL_FLOW = """
+id: small
+version: 1
+title: Small
+languages: [en]
+start: consent
+consent: {step: consent, accept: agree}
+steps:
+  consent:
+    prompt: May we?
+    answer:
+      kind: choice
+      options: [{value: agree, label: Agree}, {value: decline, label: Decline}]
+    next:
+      - {when: {answer: consent, equals: decline}, goto: declined}
+      - {goto: age}
+  age:
+    prompt: Age?
+    answer: {kind: number, min: 16, max: 110}
+    next: symptoms
+  symptoms:
+    prompt: Which?
+    answer:
+      kind: multi
+      options:
+        - {value: bloating, label: Bloating}
+        - {value: pain, label: Pain}
+        - {value: none, label: None}
+      none: none
+    next: severity
+  severity:
+    prompt: How bad?
+    ask_when: {answer: symptoms, includes: pain}
+    answer: {kind: scale, low: none, high: worst}
+    next: diet
+  diet:
+    prompt: Diet?
+    answer:
+      kind: choice
+      options: [{value: vegan, label: Vegan}, {value: omnivore, label: Omnivore}]
+    next:
+      - {when: {answer: diet, equals: vegan}, goto: b12}
+      - {goto: note}
+  b12: {prompt: B12?, answer: {kind: yes_no}, next: note}
+  note: {prompt: Anything else?, answer: {kind: text}, optional: true, next: review}
+  review: {prompt: Check, answer: {kind: review}, next: done}
+  done: {prompt: "Book at {booking_url}", answer: {kind: end}}
+  declined: {prompt: Nothing stored., answer: {kind: end, outcome: declined}}
+red_flags:
+  - {id: severe_pain, level: same_day, when: {answer: severity, gte: 9}, label: Severe pain,
+     message: See a doctor today.}
+  - id: worst_pain
+    level: emergency
+    when: {all: [{answer: severity, equals: 10}, {answer: age, gte: 50}]}
+    label: Worst pain
+    message: "Call {emergency_number} now."
+"""
 
 
 def small_flow() -> Flow:
-    """The small flow, with `next` filled in along the listed order where not given."""
-    data = small_flow_data()
-    order = ["consent", "age", "symptoms", "severity", "diet", "b12", "note", "review", "done"]
-    for here, after in itertools.pairwise(order):
-        data["steps"][here].setdefault("next", after)
+    """consent -> age -> symptoms -> severity (pain only) -> diet -> b12 (vegan only) -> note
+    (optional) -> review -> done; declining consent ends at declined. Messages read "<key>"."""
+    data = YAML(typ="safe").load(SMALL_FLOW)
+    data["messages"] = {name: f"<{name}>" for name in Messages.model_fields}
     return Flow.model_validate(data)
