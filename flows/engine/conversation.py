@@ -92,9 +92,8 @@ class Conversation:
         if found.flags and self._raise(state, ui, out, text_flags=found.flags):
             return
         if not answer:
-            if found.unsure and state.pending_confirm is None:
-                state.pending_confirm = found.unsure[0]
-                out.prompts.append(ui.confirm(state, found.unsure[0]))
+            if self._queue_confirms(state, found.unsure):
+                out.prompts.append(ui.confirm(state, state.pending_confirm or ""))
             return
         if state.pending_confirm is not None:
             self._typed_confirm(state, text, ui, out)
@@ -104,9 +103,8 @@ class Conversation:
             out.prompts += [ui.notice(key), ui.question(state)]
             return
         self._typed_answer(state, text, ui, out)
-        if found.unsure and not state.ended and state.pending_confirm is None:
-            state.pending_confirm = found.unsure[0]
-            out.prompts[-1:] = [ui.confirm(state, found.unsure[0])]
+        if not state.ended and self._queue_confirms(state, found.unsure):
+            out.prompts[-1:] = [ui.confirm(state, state.pending_confirm or "")]
 
     def _typed_answer(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> None:
         step = self.fm.step(state.step)
@@ -274,6 +272,7 @@ class Conversation:
         previous = state.history.pop()
         state.answers.pop(previous, None)
         state.state, state.selection, state.pending_confirm = previous, [], None
+        state.confirm_queue = []
         out.prompts.append(ui.question(state))
 
     def _review_choice(
@@ -296,11 +295,25 @@ class Conversation:
 
     # --- red flags -------------------------------------------------------------------------
 
+    def _queue_confirms(self, state: IntakeState, unsure: tuple[str, ...]) -> bool:
+        """Queue confirming questions for vague flags; True when one is newly asked now."""
+        known = {*state.raised, *state.text_flags, *state.confirm_queue, state.pending_confirm}
+        new = [flag for flag in unsure if flag not in known]
+        state.confirm_queue += new
+        if state.pending_confirm is None and state.confirm_queue:
+            state.pending_confirm = state.confirm_queue.pop(0)
+            return True
+        return False
+
     def _confirmed(
         self, state: IntakeState, flag: str, yes: bool, ui: PromptBuilder, out: Outcome
     ) -> None:
         state.pending_confirm = None
         if yes and self._raise(state, ui, out, text_flags=(flag,)):
+            return
+        if state.confirm_queue:
+            state.pending_confirm = state.confirm_queue.pop(0)
+            out.prompts.append(ui.confirm(state, state.pending_confirm))
             return
         out.prompts.append(ui.question(state))
 
@@ -317,6 +330,7 @@ class Conversation:
         new = {f: lvl for f, lvl in held.items() if _more_urgent(lvl, state.raised.get(f))}
         if not new:
             return False
+        said = {ui.escalation(f, lvl).text for f, lvl in state.raised.items()}
         state.raised.update(new)
         levels = [Level(lvl) for lvl in new.values()]
         top = min(levels, key=lambda lvl: lvl.rank)
@@ -324,9 +338,13 @@ class Conversation:
         if top == Level.EMERGENCY:
             first = next(f for f, lvl in new.items() if lvl == Level.EMERGENCY.value)
             out.prompts.insert(0, ui.escalation(first, top.value))
-            state.status, state.pending_confirm = ESCALATED, None
+            state.status, state.pending_confirm, state.confirm_queue = ESCALATED, None, []
             return True
-        out.prompts += [ui.escalation(f, lvl) for f, lvl in new.items()]
+        for flag, level in new.items():
+            prompt = ui.escalation(flag, level)
+            if prompt.text not in said:  # flags of one level often share their message
+                said.add(prompt.text)
+                out.prompts.append(prompt)
         return False
 
     def _builder(self, state: IntakeState, places: Placeholders) -> PromptBuilder:

@@ -154,8 +154,15 @@ class PromptBuilder:
         )
 
     def escalation(self, flag_id: str, level: str) -> Prompt:
-        """The message of a raised red flag."""
+        """The message of a raised red flag, in the words of the level it was raised to.
+
+        A modifier can raise a flag above its own level; its message then comes from the
+        first flag of the flow written for that level, so a patient told the intake has
+        stopped is never told it can wait until tomorrow.
+        """
         rule = self.flow.flag(flag_id)
+        if rule.level.value != level:
+            rule = next((r for r in self.flow.red_flags if r.level.value == level), rule)
         return Prompt(text=self.text(rule.message), kind=PromptKind.ESCALATION, level=level)
 
     def progress(self, state: IntakeState) -> tuple[int, int]:

@@ -28,6 +28,7 @@ class IntakeState:
     raised: dict[str, str] = field(default_factory=dict)  # flag id -> level announced
     text_flags: list[str] = field(default_factory=list)  # flags confirmed from free text
     pending_confirm: str | None = None  # a flag awaiting "Did you mean ...?"
+    confirm_queue: list[str] = field(default_factory=list)  # vague flags to ask about next
     selection: list[str] = field(default_factory=list)  # multi-select in progress
     editing: bool = False  # changing an answer from the review screen
     picking: bool = False  # on the review screen, choosing what to change
@@ -52,6 +53,7 @@ class IntakeState:
             "raised": dict(self.raised),
             "text_flags": list(self.text_flags),
             "pending_confirm": self.pending_confirm,
+            "confirm_queue": list(self.confirm_queue),
             "selection": list(self.selection),
             "editing": self.editing,
             "picking": self.picking,
@@ -76,6 +78,7 @@ class IntakeState:
             raised=dict(record.get("raised", {})),
             text_flags=list(record.get("text_flags", [])),
             pending_confirm=record.get("pending_confirm"),
+            confirm_queue=list(record.get("confirm_queue", [])),
             selection=list(record.get("selection", [])),
             editing=bool(record.get("editing", False)),
             picking=bool(record.get("picking", False)),
