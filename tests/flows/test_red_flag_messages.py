@@ -8,7 +8,7 @@ from bot.settings import BUNDLED_FLOWS
 from flows.engine.conversation import Conversation
 from flows.engine.values import PromptKind
 from flows.registry import load_active
-from tests.flows.engine_chat import EngineChat
+from tests.flows.engine_chat import PLACES, EngineChat
 
 
 @cache
@@ -33,7 +33,11 @@ def test_a_flag_raised_to_emergency_by_a_modifier_speaks_as_an_emergency() -> No
     first = outcome.prompts[0]
     assert first.kind == PromptKind.ESCALATION
     assert first.level == "emergency"
-    assert "999" in first.text
+    flow = conversation().flow
+    emergency_words = PLACES.fill(flow.text(flow.flag("vomit_blood").message))
+    same_day_words = PLACES.fill(flow.text(flow.flag("bloody_diarrhoea").message))
+    assert emergency_words != same_day_words
+    assert first.text == emergency_words
     assert chat.state.status == "escalated"
     assert len(outcome.prompts) == 1
 
