@@ -117,11 +117,17 @@ def _table(records: list[ReviewRecord]) -> Table:
 
 
 @app.command("show")
-def show_command(item_id: ItemId, db: Db = None) -> None:
+def show_command(
+    item_id: ItemId,
+    full: Annotated[bool, typer.Option("--full", help="Also every answer, in flow order.")] = False,
+    db: Db = None,
+) -> None:
     """Show one item's clinician summary (audited as a view)."""
     with review_service(db) as (service, _):
         view = service.show(actor(), item_id)
     typer.echo(view.summary)
+    if full:
+        typer.echo("\n" + view.full_answers)
 
 
 @app.command("claim")

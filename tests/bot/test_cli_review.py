@@ -103,6 +103,9 @@ def test_show_claim_done_release_reopen(cli: Cli) -> None:
     assert code == 0
     assert out.startswith("ROUTINE")
     assert "Gut symptoms:" in out
+    assert "Full answers" not in out
+    full = cli("review", "show", str(item), "--full")[1]
+    assert f"Full answers · review #{item}" in full
     assert cli("review", "claim", str(item), "--as", "Dr Lee")[1].strip() == (
         f"review #{item} claimed by Dr Lee"
     )
@@ -117,6 +120,7 @@ def test_show_claim_done_release_reopen(cli: Cli) -> None:
         events = queue.audit_events(tx, review_item_id=item)
     assert all(e.actor.startswith("cli:") for e in events)
     assert [e.action for e in events] == [
+        "review.viewed",
         "review.viewed",
         "review.claimed",
         "review.claim_refused",
