@@ -97,8 +97,10 @@ def list_command(
         )
     if as_json:
         typer.echo(json.dumps([item_row(r) for r in records], indent=2))
-        return
-    _out().print(_table(records))
+    elif not records:
+        typer.echo("no review items match")
+    else:
+        _out().print(_table(records))
 
 
 def _table(records: list[ReviewRecord]) -> Table:

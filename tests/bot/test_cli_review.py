@@ -88,7 +88,9 @@ def test_list_filters(cli: Cli) -> None:
 
 
 def test_table_output(cli: Cli) -> None:
-    """Without --json the list is a table with priority words."""
+    """Without --json the list is a table with priority words (or a line saying it is empty)."""
+    assert cli("review", "list")[1].strip() == "no review items match"
+    assert json.loads(cli("review", "list", "--json")[1]) == []
     cli.seed(1, "same_day", flags=[{"id": "black_stool", "level": "same_day"}])
     code, out, _ = cli("review", "list")
     assert code == 0
