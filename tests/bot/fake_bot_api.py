@@ -116,6 +116,7 @@ class FakeBotApi:
     _again: list[dict[str, Any]] = field(default_factory=list)
     _again_unconfirmed: bool = False
     _closing: bool = False
+    _by_chat: dict[int, list[Sent]] = field(default_factory=dict)
     _server: tornado.httpserver.HTTPServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -204,7 +205,7 @@ class FakeBotApi:
 
     def messages_to(self, chat_id: int) -> list[Sent]:
         """Messages the bot sent to a chat, oldest first, as they now read."""
-        return [m for m in self.sent.values() if m.chat_id == chat_id]
+        return list(self._by_chat.get(chat_id, ()))
 
     def texts_to(self, chat_id: int) -> list[str]:
         """The texts of the bot's messages to a chat."""
@@ -293,6 +294,7 @@ class FakeBotApi:
         chat_id = int(params["chat_id"])
         sent = Sent(chat_id, next(self._ids), params["text"], params.get("reply_markup"))
         self.sent[sent.message_id] = sent
+        self._by_chat.setdefault(chat_id, []).append(sent)
         if self.on_send is not None:
             self.on_send(sent)
         return _bot_message(chat_id, sent.message_id, sent.text, sent)

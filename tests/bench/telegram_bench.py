@@ -1,0 +1,172 @@
+"""Benchmark: simulated patients through complete intakes on the real bot, against an echo bot.
+
+Run with `make bench` (or `python -m tests.bench.telegram_bench --patients 200`). Two phases,
+each against a fresh fake Bot API on loopback served by a child process (see `crowd`):
+
+1. the intake bot: `build_application` over the real services and a fresh SQLite file, every
+   patient going from /start to the booking link by buttons and typing;
+2. a plain python-telegram-bot echo bot (default `ApplicationBuilder`, one `MessageHandler`),
+   each patient sending as many messages as an intake took on average.
+
+It prints updates per second for both and their ratio, p50 and p99 turn latency, the bot
+process's peak memory, and its memory growth per active session. Pacing is off in phase 1:
+the pacer would hold any bot to 30 messages a second, which measures Telegram's limits, not
+the bot's cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import resource
+import statistics
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.composition import Services, build_services
+from bot.settings import Settings
+from bot.telegram.application import build_application, remember_missing_sniffio
+from flows.engine.model import Flow
+from flows.intake import IntakeService
+from tests.bench.crowd import BOOKING_MARKER, run_crowd
+from tests.bot.fake_bot_api import TOKEN
+
+Report = dict[str, Any]
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer each text with the same text, once."""
+    message = update.effective_message
+    if message is not None and message.text is not None:
+        await message.reply_text(message.text)
+
+
+def rss_kib() -> int:
+    """The resident memory of this process now, in KiB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() // 1024
+
+
+def peak_kib() -> int:
+    """The peak resident memory of this process so far, in KiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def run_phase(
+    make_app: Any, patients: int, echo_messages: int, flow: Flow | None
+) -> tuple[Report, int]:
+    """Start the crowd's fake API, run a bot against it until the crowd is done."""
+    parent, child = multiprocessing.Pipe()
+    spawn = multiprocessing.get_context("spawn")
+    process = spawn.Process(target=run_crowd, args=(child, patients, echo_messages, flow))
+    process.start()
+    loop = asyncio.get_running_loop()
+    port = await loop.run_in_executor(None, parent.recv)
+    app: Application[Any, Any, Any, Any, Any, Any] = make_app(f"http://127.0.0.1:{port}/bot")
+    async with app:
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=5)
+        await app.start()
+        baseline = rss_kib()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        parent.send("go")
+        report: Report = await loop.run_in_executor(None, parent.recv)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        report["bot_cpu"] = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+        await app.updater.stop()
+        await app.stop()
+    parent.send("stop")
+    process.join(timeout=30)
+    return report, baseline
+
+
+@dataclass(frozen=True)
+class Retargeted:
+    """The services with the settings pointed at another Bot API URL."""
+
+    settings: Settings
+    intake: IntakeService
+
+
+def intake_app(services: Services) -> Any:
+    """A factory of the intake bot for a fake API base URL."""
+
+    def make(base_url: str) -> Any:
+        settings = services.settings.model_copy(update={"telegram_api_url": base_url})
+        return build_application(Retargeted(settings, services.intake), rates=None)
+
+    return make
+
+
+def echo_app(base_url: str) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The plain PTB echo bot, as the README of python-telegram-bot would write it."""
+    app = ApplicationBuilder().token(TOKEN).base_url(base_url).build()
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    return app
+
+
+def summarise(name: str, report: Report) -> tuple[float, str]:
+    """Updates per second and a printable line."""
+    rate = report["updates"] / report["seconds"]
+    cuts = statistics.quantiles(report["latencies"], n=100)
+    line = (
+        f"{name:<11} {report['updates']:>6} updates in {report['seconds']:6.2f} s = "
+        f"{rate:7.1f} updates/s; turn latency p50 {cuts[49] * 1000:6.1f} ms, "
+        f"p99 {cuts[98] * 1000:6.1f} ms; CPU: bot {report['bot_cpu']:.1f} s, "
+        f"fake API {report['fake_cpu']:.1f} s"
+    )
+    return rate, line
+
+
+async def bench(patients: int, database: str | None) -> None:
+    """Both phases, then the figures."""
+    remember_missing_sniffio()  # for the echo bot too: both bots get the same HTTP stack
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            telegram_token=TOKEN,
+            database_url=url,
+            booking_url=f"https://{BOOKING_MARKER}?ref={{intake_id}}",
+        )
+        services = build_services(settings)
+        try:
+            flow = services.registry.active
+            intake, baseline = await run_phase(intake_app(services), patients, 0, flow)
+            peak = peak_kib()
+        finally:
+            services.close()
+    assert intake["finished"] == patients, "not every simulated patient finished"
+    per_patient = max(1, round(intake["updates"] / patients))
+    echoed, _ = await run_phase(echo_app, patients, per_patient, None)
+    intake_rate, intake_line = summarise("intake bot", intake)
+    echo_rate, echo_line = summarise("echo bot", echoed)
+    print(f"{patients} patients, complete intakes: {intake['finished']}, db: {url.split(':')[0]}")
+    print(intake_line)
+    print(echo_line)
+    print(f"ratio intake/echo: {intake_rate / echo_rate:.2f} (goal >= 0.5)")
+    growth = max(0, peak - baseline)
+    print(
+        f"peak memory (RSS) {peak / 1024:.1f} MiB; growth during the intake phase "
+        f"{growth / 1024:.1f} MiB = {growth / patients:.1f} KiB per active session"
+    )
+
+
+def main() -> None:
+    """Parse the options and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=200)
+    parser.add_argument("--database", help="database URL (default: a fresh SQLite file)")
+    options = parser.parse_args()
+    asyncio.run(bench(options.patients, options.database))
+
+
+if __name__ == "__main__":
+    main()
