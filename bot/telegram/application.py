@@ -108,7 +108,7 @@ def add_patient_handlers(
     questions = QuestionMemory()
     actions = ACTION_COMMANDS.items()
     delivery = Delivery(app.bot, services.intake, questions)
-    patient = PatientHandlers(services.intake, delivery, questions)
+    patient = PatientHandlers(services.intake, delivery, questions, review_chat)
     commands = PatientCommands(services.intake, delivery)
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     other = ~filters.TEXT & ~filters.StatusUpdate.ALL

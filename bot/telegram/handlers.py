@@ -41,10 +41,17 @@ async def take_turn(
 class PatientHandlers:
     """Callbacks for a patient's private chat (and the refusal in other groups)."""
 
-    def __init__(self, intake: PatientService, delivery: Delivery, questions: QuestionMemory):
+    def __init__(
+        self,
+        intake: PatientService,
+        delivery: Delivery,
+        questions: QuestionMemory,
+        review_chat: int | None = None,
+    ) -> None:
         self.intake = intake
         self.delivery = delivery
         self.questions = questions
+        self.review_chat = review_chat
 
     async def handle_text(self, update: Update, context: Context) -> None:
         """Give typed text to the intake: an answer, a question, or a red flag to screen."""
@@ -57,8 +64,8 @@ class PatientHandlers:
         """Give a pressed button to the intake; stale or unknown buttons get a short notice."""
         query = update.callback_query
         chat = update.effective_chat
-        if query is None or chat is None:
-            return
+        if query is None or chat is None or chat.id == self.review_chat:
+            return  # the review chat's buttons are the clinician handlers' business
         if chat.type != ChatType.PRIVATE:
             await query.answer(self.intake.message("private_only", language_of(update)))
             return

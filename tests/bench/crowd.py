@@ -41,6 +41,7 @@ class Crowd:
     _echoes: dict[int, int] = field(default_factory=dict)
     started: float = 0.0
     cpu_at_start: float = 0.0
+    calls_at_start: int = 0
     ended: float = 0.0
 
     def begin(self) -> None:
@@ -48,6 +49,7 @@ class Crowd:
         self.fake.on_send = self.on_bot_message
         self.started = time.monotonic()
         self.cpu_at_start = time.process_time()
+        self.calls_at_start = len(self.fake.calls)
         for user in range(FIRST_USER, FIRST_USER + self.patients):
             if self.flow is not None:
                 self._sims[user] = SimulatedPatient(user, self.flow, BOOKING_MARKER)
@@ -75,6 +77,9 @@ class Crowd:
         """Counts and timings of the run."""
         return {
             "fake_cpu": time.process_time() - self.cpu_at_start,
+            "api_calls": sum(
+                1 for c in self.fake.calls[self.calls_at_start :] if c.method != "getUpdates"
+            ),
             "updates": self.updates,
             "seconds": self.ended - self.started,
             "latencies": self.latencies,

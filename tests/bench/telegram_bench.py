@@ -152,6 +152,13 @@ async def bench(patients: int, database: str | None) -> None:
     print(intake_line)
     print(echo_line)
     print(f"ratio intake/echo: {intake_rate / echo_rate:.2f} (goal >= 0.5)")
+    intake_calls = intake["api_calls"] / intake["updates"]
+    echo_calls = echoed["api_calls"] / echoed["updates"]
+    print(
+        f"Bot API calls per update (besides getUpdates): intake {intake_calls:.2f}, "
+        f"echo {echo_calls:.2f}; calls per second, intake/echo: "
+        f"{intake_rate * intake_calls / (echo_rate * echo_calls):.2f}"
+    )
     growth = max(0, peak - baseline)
     print(
         f"peak memory (RSS) {peak / 1024:.1f} MiB; growth during the intake phase "
