@@ -248,13 +248,14 @@ class Suite:
     runs: dict[str, Run]
     controls: dict[str, Run]
     seconds: float
+    transcripts: list[Transcript]
 
 
 async def play_all(db: Path) -> Suite:
     """Replay every story and the controls as concurrent patients of one running bot."""
     fake = FakeBotApi()
     await fake.start()
-    services = build_services(make_settings(fake, db))
+    services = build_services(make_settings(fake, db, emergency_number="999"))
     bot = await start_bot(fake, services)
     try:
         places = Placeholders(emergency_number=services.settings.emergency_number)
@@ -278,7 +279,13 @@ async def play_all(db: Path) -> Suite:
         await stop_bot(bot)
         services.close()
         await fake.stop()
-    return Suite({r.name: r for r in runs[:-2]}, {r.vignette.id: r for r in runs[-2:]}, seconds)
+    stories, controls = runs[:-2], runs[-2:]
+    return Suite(
+        {r.name: r for r in stories},
+        {r.vignette.id: r for r in controls},
+        seconds,
+        list(transcripts[:-2]),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +312,7 @@ def test_story_reaches_its_level_on_telegram(
 
 
 def test_no_under_triage_and_no_leak_on_the_whole_suite(suite: Suite) -> None:
-    """Every level's sensitivity is 100%, nothing is over-triaged, and no message leaks."""
+    """Every level's sensitivity is 100%, nothing over-triaged, no leak; 999 in each emergency."""
     runs = list(suite.runs.values())
     assert len(runs) == len(CASES)
     assert missed(runs) == []
@@ -313,8 +320,11 @@ def test_no_under_triage_and_no_leak_on_the_whole_suite(suite: Suite) -> None:
     assert sum(len(r.leaks) for r in runs) == 0
     counts = {t.level: (t.runs, t.caught) for t in tally(runs)}
     assert all(caught == total and total > 0 for total, caught in counts.values())
-    print(f"\nTelegram vignettes: {counts} in {suite.seconds:.1f} s")
     assert set(counts) == set(LEVELS)
+    print(f"\nTelegram vignettes: {counts} in {suite.seconds:.1f} s")
+    urgent = [m.text for t in suite.transcripts for m in t.messages() if m.level == "emergency"]
+    assert len(urgent) == counts["emergency"][0]
+    assert all("999" in text for text in urgent)  # INTAKE_EMERGENCY_NUMBER, filled in
 
 
 def test_the_telegram_judge_fails_stories_that_should_fail(suite: Suite) -> None:
