@@ -156,7 +156,7 @@ def describe_days(days: int) -> str:
 
 
 def _parse_text(spec: TextAnswer, raw: str, flow: Flow, language: str | None) -> Parsed:
-    if not raw:
+    if not any(ch.isalnum() for ch in raw):  # empty, or only emoji and punctuation
         return Rejected(flow.message("text_empty", language))
     if len(raw) > spec.max_length:
         return Rejected(flow.message("text_too_long", language, max=spec.max_length))

@@ -156,6 +156,17 @@ def test_text_empty_and_over_long_are_rejected(flow: Flow) -> None:
     assert parse(NOTE, "  " + "x" * 20 + "  ", flow) == Accepted("x" * 20)
 
 
+@pytest.mark.parametrize("text", ["😫😫", "?!", "👍 ...", "🙂"])
+def test_text_of_only_emoji_or_punctuation_asks_for_words(flow: Flow, text: str) -> None:
+    """An answer with no letters or digits is asked again, in words."""
+    assert parse(NOTE, text, flow) == Rejected(flow.message("text_empty"))
+
+
+def test_text_with_emoji_and_words_is_kept_whole(flow: Flow) -> None:
+    """Emoji beside words are part of the answer."""
+    assert parse(NOTE, "sore 😫", flow) == Accepted("sore 😫")
+
+
 @pytest.mark.parametrize(
     ("text", "days"),
     [
