@@ -60,7 +60,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     rates: Rates | None = DEFAULT_RATES,
-    running_turns: int = 4,
+    running_turns: int = 16,
     extra_handlers: Sequence[BaseHandler[Any, Any, Any]] = (),
     post_init_hooks: Sequence[Hook] = (),
     post_stop_hooks: Sequence[Hook] = (),
@@ -83,7 +83,7 @@ def build_application(
         .concurrent_updates(ChatSerialProcessor(running_turns))
         # httpcore scans every pooled connection on each request: keep the pool near the
         # number of turns that can be sending at once, and let a request wait for a connection.
-        .connection_pool_size(running_turns + 2)
+        .connection_pool_size(running_turns + 4)
         .pool_timeout(POOL_WAIT_SECONDS)
     )
     if request is not None:

@@ -21,6 +21,7 @@ from tests.bot.simulated_patient import Press, SimulatedPatient
 
 FIRST_USER = 10_000_000
 BOOKING_MARKER = "bench.example/book"
+STALL_SECONDS = 20.0  # no Bot API call for this long: the run is stuck, report it
 
 
 @dataclass
@@ -86,6 +87,16 @@ class Crowd:
             "finished": len(self.finished),
         }
 
+    def describe_stall(self) -> None:
+        """Say which patients are stuck and what they last saw (the run then fails)."""
+        stuck = [u for u in self._sims or self._echoes if u not in self.finished]
+        print(f"stalled: {len(stuck)} patients waiting, e.g. {stuck[:3]}")
+        for user in stuck[:3]:
+            for sent in self.fake.messages_to(user)[-3:]:
+                print(f"  {user} <- #{sent.message_id} edits={sent.edits} buttons={sent.buttons}")
+                print(f"       {sent.text[:100]!r}")
+        self.ended = time.monotonic()
+
     def _intake_move(self, user: int) -> None:
         move = self._sims[user].next_move(self.fake.messages_to(user))
         if move is None:
@@ -136,7 +147,14 @@ async def _serve(conn: Connection, patients: int, echo_messages: int, flow: Flow
     await loop.run_in_executor(None, conn.recv)  # "go": the bot is polling
     crowd = Crowd(fake, patients, flow, echo_messages)
     crowd.begin()
-    await crowd.done.wait()
+    while not crowd.done.is_set():
+        calls = len(fake.calls)
+        try:
+            await asyncio.wait_for(crowd.done.wait(), STALL_SECONDS)
+        except TimeoutError:
+            if len(fake.calls) == calls:
+                crowd.describe_stall()
+                break
     conn.send(crowd.report())
     await loop.run_in_executor(None, conn.recv)  # the bot has stopped
     await fake.stop()
