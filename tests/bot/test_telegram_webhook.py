@@ -11,8 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+import typer
 
+from bot.cli.run import webhook_config
 from bot.composition import Services
+from bot.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.webhook import SECRET_HEADER, WebhookConfig, parse_listen, serve_webhook
 from tests.bot.conftest import FAST
@@ -134,3 +137,34 @@ def test_listen_setting_is_host_and_port() -> None:
     assert parse_listen("[::1]:80") == ("::1", 80)
     with pytest.raises(ValueError, match="host:port"):
         parse_listen("8080")
+
+
+def test_webhook_mode_needs_a_secret() -> None:
+    """INTAKE_WEBHOOK_URL without INTAKE_WEBHOOK_SECRET stops start-up (exit code 2)."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, telegram_token="1:x", webhook_url="https://bot.example/telegram"
+    )
+    with pytest.raises(typer.Exit) as stopped:
+        webhook_config(settings)
+    assert stopped.value.exit_code == 2
+
+
+def test_webhook_settings_become_the_server_config() -> None:
+    """With a secret, the URL's path is served on INTAKE_LISTEN; without a URL it is polling."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        telegram_token="1:x",
+        webhook_url="https://bot.example/telegram",
+        webhook_secret=SECRET,
+        listen="0.0.0.0:8443",
+    )
+    config = webhook_config(settings)
+
+    assert config is not None
+    assert (config.path, config.host, config.port, config.secret) == (
+        "/telegram",
+        "0.0.0.0",
+        8443,
+        SECRET,
+    )
+    assert webhook_config(Settings(_env_file=None, telegram_token="1:x")) is None  # type: ignore[call-arg]
