@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,28 +27,22 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from tests.bot.fake_telegram_objects import (
+    BOT_ID,
+    BOT_USERNAME,
+    MEDIA,
+    bot_message,
+    entities,
+    group_chat,
+    message_base,
+    now,
+    user_object,
+)
+
+__all__ = ["BOT_USERNAME", "MEDIA", "TOKEN", "Call", "Failure", "FakeBotApi", "Sent", "group_chat"]
+
 TOKEN = "123456:TEST-token-never-logged"
-BOT_ID = 123456
-BOT_USERNAME = "intake_test_bot"
 RAW_FIELDS = frozenset({"text", "callback_query_id", "url", "secret_token"})
-MEDIA = {
-    "photo": [{"file_id": "p1", "file_unique_id": "u1", "width": 10, "height": 10}],
-    "voice": {"file_id": "v1", "file_unique_id": "u2", "duration": 2},
-    "sticker": {
-        "file_id": "s1",
-        "file_unique_id": "u3",
-        "width": 10,
-        "height": 10,
-        "is_animated": False,
-        "is_video": False,
-        "type": "regular",
-    },
-    "document": {"file_id": "d1", "file_unique_id": "u4"},
-    "location": {"latitude": 52.0, "longitude": 4.0},
-    "contact": {"phone_number": "+100", "first_name": "Someone"},
-    "video": {"file_id": "w1", "file_unique_id": "u5", "width": 1, "height": 1, "duration": 1},
-    "audio": {"file_id": "a1", "file_unique_id": "u6", "duration": 1},
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +141,7 @@ class FakeBotApi:
 
     def send_text(self, user: int, text: str, *, chat: dict[str, Any] | None = None) -> int:
         """A patient types `text`; returns the message id."""
-        return self._message(user, {"text": text, **_entities(text)}, chat)
+        return self._message(user, {"text": text, **entities(text)}, chat)
 
     def send_media(self, user: int, kind: str, *, chat: dict[str, Any] | None = None) -> int:
         """A patient sends a photo, voice note, sticker, document, location, contact, ..."""
@@ -156,18 +149,18 @@ class FakeBotApi:
 
     def edit_text(self, user: int, message_id: int, text: str) -> None:
         """A patient edits an earlier message of theirs."""
-        message = {**_message_base(user, None, message_id), "text": text, "edit_date": _now()}
+        message = {**message_base(user, None, message_id), "text": text, "edit_date": now()}
         self.inject({"edited_message": message})
 
     def press(self, user: int, message_id: int, data: str) -> str:
         """A patient presses an inline button of a bot message; returns the query id."""
         sent = self.sent.get(message_id)
         chat_id = sent.chat_id if sent is not None else user
-        message = _bot_message(chat_id, message_id, sent.text if sent else "?", sent)
+        message = bot_message(chat_id, message_id, sent.text if sent else "?", _markup(sent))
         query_id = f"q{next(self._ids)}"
         query = {
             "id": query_id,
-            "from": _user(user),
+            "from": user_object(user),
             "chat_instance": str(chat_id),
             "data": data,
             "message": message,
@@ -236,7 +229,7 @@ class FakeBotApi:
 
     def _message(self, user: int, content: dict[str, Any], chat: dict[str, Any] | None) -> int:
         message_id = next(self._ids)
-        self.inject({"message": {**_message_base(user, chat, message_id), **content}})
+        self.inject({"message": {**message_base(user, chat, message_id), **content}})
         return message_id
 
     def _notify(self) -> None:
@@ -297,7 +290,7 @@ class FakeBotApi:
         self._by_chat.setdefault(chat_id, []).append(sent)
         if self.on_send is not None:
             self.on_send(sent)
-        return _bot_message(chat_id, sent.message_id, sent.text, sent)
+        return bot_message(chat_id, sent.message_id, sent.text, sent.reply_markup)
 
     def _edit_text(self, params: dict[str, Any]) -> dict[str, Any]:
         sent = self.sent[int(params["message_id"])]
@@ -306,17 +299,17 @@ class FakeBotApi:
         sent.edits += 1
         if self.on_send is not None:
             self.on_send(sent)
-        return _bot_message(sent.chat_id, sent.message_id, sent.text, sent)
+        return bot_message(sent.chat_id, sent.message_id, sent.text, sent.reply_markup)
 
     def _edit_markup(self, params: dict[str, Any]) -> dict[str, Any]:
         sent = self.sent[int(params["message_id"])]
         sent.reply_markup = params.get("reply_markup")
         sent.edits += 1
-        return _bot_message(sent.chat_id, sent.message_id, sent.text, sent)
+        return bot_message(sent.chat_id, sent.message_id, sent.text, sent.reply_markup)
 
 
 def _get_me(api: FakeBotApi, params: dict[str, Any]) -> dict[str, Any]:
-    return {**_user(BOT_ID, is_bot=True), "username": BOT_USERNAME, "can_join_groups": True}
+    return {**user_object(BOT_ID, is_bot=True), "username": BOT_USERNAME, "can_join_groups": True}
 
 
 def _webhook_info(api: FakeBotApi, params: dict[str, Any]) -> dict[str, Any]:
@@ -370,54 +363,8 @@ def _decode(key: str, value: str) -> Any:
         return value
 
 
-def _user(user_id: int, *, is_bot: bool = False) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": is_bot, "first_name": f"User{user_id}", "language_code": "en"}
-
-
-def _private_chat(user_id: int) -> dict[str, Any]:
-    return {"id": user_id, "type": "private", "first_name": f"User{user_id}"}
-
-
-def group_chat(chat_id: int, title: str = "A group") -> dict[str, Any]:
-    """A group chat object for `send_text(..., chat=...)`."""
-    return {"id": chat_id, "type": "group", "title": title}
-
-
-def _message_base(user: int, chat: dict[str, Any] | None, message_id: int) -> dict[str, Any]:
-    return {
-        "message_id": message_id,
-        "date": _now(),
-        "chat": chat or _private_chat(user),
-        "from": _user(user),
-    }
-
-
-def _bot_message(chat_id: int, message_id: int, text: str, sent: Sent | None) -> dict[str, Any]:
-    chat = _private_chat(chat_id) if chat_id > 0 else group_chat(chat_id)
-    message: dict[str, Any] = {
-        "message_id": message_id,
-        "date": _now(),
-        "chat": chat,
-        "from": {**_user(BOT_ID, is_bot=True), "username": BOT_USERNAME},
-        "text": text,
-    }
-    if sent is not None and sent.reply_markup:
-        message["reply_markup"] = sent.reply_markup
-    return message
-
-
-def _entities(text: str) -> dict[str, Any]:
-    """Command and mention entities, as Telegram marks them up."""
-    entities = []
-    if text.startswith("/"):
-        entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
-    for match in re.finditer(r"@\w+", text):
-        entities.append({"type": "mention", "offset": match.start(), "length": len(match[0])})
-    return {"entities": entities} if entities else {}
-
-
-def _now() -> int:
-    return int(time.time())
+def _markup(sent: Sent | None) -> dict[str, Any] | None:
+    return sent.reply_markup if sent is not None else None
 
 
 async def _wait(event: asyncio.Event, deadline: float) -> None:
