@@ -19,7 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from flows.engine.conversation import Conversation, Outcome
+from flows.engine.alerts import Outcome
+from flows.engine.conversation import Conversation
 from flows.engine.flags import priority
 from flows.engine.parsing import Accepted, parse
 from flows.engine.prompts import Placeholders, PromptBuilder

@@ -8,12 +8,12 @@ question again, and never counts as an answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from flows.engine.alerts import Outcome, confirmed, queue_confirms, raise_flags
 from flows.engine.conditions import holds
-from flows.engine.flags import held_flags
 from flows.engine.machine import FlowMachine
-from flows.engine.model import Flow, Level, MultiAnswer, Step, YesNoAnswer
+from flows.engine.model import Flow, MultiAnswer, Step, YesNoAnswer
 from flows.engine.parsing import Accepted, check_multi, describe, match_option, parse
 from flows.engine.prompts import Placeholders, PromptBuilder
 from flows.engine.screening import Screener
@@ -21,24 +21,11 @@ from flows.engine.state import (
     CANCELLED,
     COMPLETED,
     DECLINED,
-    ESCALATED,
     IntakeState,
 )
 from flows.engine.values import Action, ActionKind, Prompt
 
 MAX_AUTO_STEPS = 1000  # guards a cyclic flow; validation rejects flows without an end
-
-
-@dataclass
-class Outcome:
-    """What a turn produced."""
-
-    prompts: list[Prompt] = field(default_factory=list)
-    stale: bool = False
-    escalation: str | None = None  # the most urgent level newly raised
-    answered_step: str | None = None
-    answer_text: str | None = None
-    refresh: bool = False
 
 
 class Conversation:
@@ -89,10 +76,10 @@ class Conversation:
         self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome, *, answer: bool
     ) -> None:
         found = self.screener.screen(text, state.language or self.flow.default_language)
-        if found.flags and self._raise(state, ui, out, text_flags=found.flags):
+        if found.flags and raise_flags(self.flow, state, ui, out, text_flags=found.flags):
             return
         if not answer:
-            if self._queue_confirms(state, found.unsure):
+            if queue_confirms(state, found.unsure):
                 out.prompts.append(ui.confirm(state, state.pending_confirm or ""))
             return
         if state.pending_confirm is not None:
@@ -103,7 +90,7 @@ class Conversation:
             out.prompts += [ui.notice(key), ui.question(state)]
             return
         self._typed_answer(state, text, ui, out)
-        if not state.ended and self._queue_confirms(state, found.unsure):
+        if not state.ended and queue_confirms(state, found.unsure):
             out.prompts[-1:] = [ui.confirm(state, state.pending_confirm or "")]
 
     def _typed_answer(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> None:
@@ -129,7 +116,7 @@ class Conversation:
         if not isinstance(yes_no, Accepted):
             out.prompts.append(ui.confirm(state, flag))
             return
-        self._confirmed(state, flag, yes_no.value == "yes", ui, out)
+        confirmed(self.flow, state, flag, yes_no.value == "yes", ui, out)
 
     def _typed_review(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> None:
         if state.picking:
@@ -160,7 +147,7 @@ class Conversation:
             if state.pending_confirm is None or action.option_index not in (0, 1):
                 out.stale = True
                 return
-            self._confirmed(state, state.pending_confirm, action.option_index == 0, ui, out)
+            confirmed(self.flow, state, state.pending_confirm, action.option_index == 0, ui, out)
             return
         if state.pending_confirm is not None:
             out.stale = True
@@ -211,7 +198,7 @@ class Conversation:
         state.history.append(step_id)
         out.answered_step = step_id
         out.answer_text = describe(self.fm.step(step_id), value, self.flow, state.language)
-        if self._raise(state, ui, out):
+        if raise_flags(self.flow, state, ui, out):
             return
         self._move_on(state, ui, out)
 
@@ -293,60 +280,6 @@ class Conversation:
         state.state, state.picking, state.editing = target, False, True
         out.prompts.append(ui.question(state))
 
-    # --- red flags -------------------------------------------------------------------------
-
-    def _queue_confirms(self, state: IntakeState, unsure: tuple[str, ...]) -> bool:
-        """Queue confirming questions for vague flags; True when one is newly asked now."""
-        known = {*state.raised, *state.text_flags, *state.confirm_queue, state.pending_confirm}
-        new = [flag for flag in unsure if flag not in known]
-        state.confirm_queue += new
-        if state.pending_confirm is None and state.confirm_queue:
-            state.pending_confirm = state.confirm_queue.pop(0)
-            return True
-        return False
-
-    def _confirmed(
-        self, state: IntakeState, flag: str, yes: bool, ui: PromptBuilder, out: Outcome
-    ) -> None:
-        state.pending_confirm = None
-        if yes and self._raise(state, ui, out, text_flags=(flag,)):
-            return
-        if state.confirm_queue:
-            state.pending_confirm = state.confirm_queue.pop(0)
-            out.prompts.append(ui.confirm(state, state.pending_confirm))
-            return
-        out.prompts.append(ui.question(state))
-
-    def _raise(
-        self,
-        state: IntakeState,
-        ui: PromptBuilder,
-        out: Outcome,
-        text_flags: tuple[str, ...] = (),
-    ) -> bool:
-        """Announce newly raised flags; True when an emergency ended the intake."""
-        state.text_flags += [f for f in text_flags if f not in state.text_flags]
-        held = held_flags(self.flow, state.answers, state.text_flags)
-        new = {f: lvl for f, lvl in held.items() if _more_urgent(lvl, state.raised.get(f))}
-        if not new:
-            return False
-        said = {ui.escalation(f, lvl).text for f, lvl in state.raised.items()}
-        state.raised.update(new)
-        levels = [Level(lvl) for lvl in new.values()]
-        top = min(levels, key=lambda lvl: lvl.rank)
-        out.escalation = top.value
-        if top == Level.EMERGENCY:
-            first = next(f for f, lvl in new.items() if lvl == Level.EMERGENCY.value)
-            out.prompts.insert(0, ui.escalation(first, top.value))
-            state.status, state.pending_confirm, state.confirm_queue = ESCALATED, None, []
-            return True
-        for flag, level in new.items():
-            prompt = ui.escalation(flag, level)
-            if prompt.text not in said:  # flags of one level often share their message
-                said.add(prompt.text)
-                out.prompts.append(prompt)
-        return False
-
     def _builder(self, state: IntakeState, places: Placeholders) -> PromptBuilder:
         return PromptBuilder(self.fm, places, state.language)
 
@@ -355,10 +288,6 @@ class Conversation:
 class _Opt:
     value: str
     label: str
-
-
-def _more_urgent(level: str, before: str | None) -> bool:
-    return before is None or Level(level).rank < Level(before).rank
 
 
 def _toggle(selection: list[str], value: str, none: str | None) -> list[str]:

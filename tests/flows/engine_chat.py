@@ -11,7 +11,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from flows.engine.conversation import Conversation, Outcome
+from flows.engine.alerts import Outcome
+from flows.engine.conversation import Conversation
 from flows.engine.model import Flow, Messages
 from flows.engine.prompts import Placeholders
 from flows.engine.state import IntakeState

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.engine.conversation import Conversation, Outcome
+from flows.engine.alerts import Outcome
+from flows.engine.conversation import Conversation
 from flows.engine.loader import LoadedFlow
 from flows.engine.state import CANCELLED, COMPLETED, DECLINED, ESCALATED, IntakeState
 from flows.engine.values import Action, ActionKind, PromptKind
