@@ -96,6 +96,9 @@ class SimulatedPatient:
         return self.step_ids[button.step_index]
 
     def _answer(self, step_id: str, question: Sent) -> Move:
+        confirm = [d for _, d in question.buttons if _action(d) is ButtonAction.CONFIRM]
+        if confirm:  # "Did you mean ...?" after vague words: no, I didn't
+            return Press(question.message_id, confirm[1])
         kind = self.flow.steps[step_id].answer.kind
         if step_id in SKIPPED:
             return self._press_action(question, ButtonAction.SKIP)

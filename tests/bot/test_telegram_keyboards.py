@@ -1,0 +1,83 @@
+"""Rendering prompts as inline keyboards: which buttons, in which rows, with which payloads."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup
+
+from bot.telegram.keyboards import Labels, prompt_keyboard, prompt_text
+from flows.engine.buttons import ButtonAction, decode
+from flows.engine.values import Choice, Prompt, PromptKind
+
+LABELS = Labels(back="Back", skip="Skip", done="Done", progress="Question {n} of about {total}")
+
+
+def rows(markup: InlineKeyboardMarkup | None) -> list[list[tuple[str, str]]]:
+    """(label, callback data) per row."""
+    assert markup is not None
+    return [[(b.text, str(b.callback_data)) for b in row] for row in markup.inline_keyboard]
+
+
+def question(**fields: object) -> Prompt:
+    """A question prompt at step index 3 with the given fields."""
+    return Prompt(text="Q?", kind=PromptKind.QUESTION, step="s", step_index=3, **fields)  # type: ignore[arg-type]
+
+
+def test_multi_select_toggles_show_check_marks_then_done() -> None:
+    """Selected options carry a check mark; Done follows; payloads are TOGGLE then DONE."""
+    prompt = question(
+        answer_kind="multi",
+        multi=True,
+        choices=(Choice("a", "Bloating", True), Choice("b", "Pain"), Choice("n", "None")),
+    )
+    got = rows(prompt_keyboard(prompt, 42, LABELS))
+
+    assert [label for row in got for label, _ in row] == ["✅ Bloating", "Pain", "None", "Done"]
+    actions = [decode(data) for row in got for _, data in row]
+    assert [a.action for a in actions if a] == [ButtonAction.TOGGLE] * 3 + [ButtonAction.DONE]
+    assert {(a.session_id, a.step_index) for a in actions if a} == {(42, 3)}
+
+
+def test_confirm_questions_use_confirm_payloads_yes_first() -> None:
+    """A "Did you mean ...?" question answers with CONFIRM, option 0 yes and 1 no."""
+    prompt = question(answer_kind="confirm", choices=(Choice("yes", "Yes"), Choice("no", "No")))
+    buttons = [decode(data) for row in rows(prompt_keyboard(prompt, 5, LABELS)) for _, data in row]
+
+    assert [(b.action, b.option_index) for b in buttons if b] == [
+        (ButtonAction.CONFIRM, 0),
+        (ButtonAction.CONFIRM, 1),
+    ]
+
+
+def test_back_and_skip_share_the_last_row_and_long_labels_get_a_row_each() -> None:
+    """Long option labels stand one per row; Back and Skip come last, side by side."""
+    prompt = question(
+        answer_kind="choice",
+        choices=(Choice("a", "Every day or most days"), Choice("b", "A few times a week")),
+        can_back=True,
+        can_skip=True,
+    )
+    got = rows(prompt_keyboard(prompt, 1, LABELS))
+
+    assert [[label for label, _ in row] for row in got] == [
+        ["Every day or most days"],
+        ["A few times a week"],
+        ["Back", "Skip"],
+    ]
+
+
+def test_before_consent_buttons_carry_session_zero() -> None:
+    """With no session yet (consent), payloads name session 0."""
+    prompt = question(
+        answer_kind="choice", choices=(Choice("agree", "I agree"), Choice("no", "No"))
+    )
+    buttons = [
+        decode(data) for row in rows(prompt_keyboard(prompt, None, LABELS)) for _, data in row
+    ]
+
+    assert {b.session_id for b in buttons if b} == {0}
+
+
+def test_plain_messages_have_no_keyboard_and_questions_show_progress() -> None:
+    """A notice renders without buttons; a question's text starts with its progress line."""
+    assert prompt_keyboard(Prompt(text="Thanks"), 7, LABELS) is None
+    assert prompt_text(question(progress=(3, 20)), LABELS) == "Question 3 of about 20\n\nQ?"
