@@ -16,7 +16,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.telegram.delivery import Delivery
-from bot.telegram.handlers import take_turn
+from bot.telegram.handlers import answer_query, take_turn
 from bot.telegram.inbound import language_of
 from bot.telegram.keyboards import yes_no_keyboard
 from bot.telegram.service import PatientService
@@ -105,9 +105,9 @@ class PatientCommands:
         button = decode(query.data or "")
         lang = language_of(update)
         if button is None or button.step_index != DELETE_STEP:
-            await query.answer(self.intake.message("stale_button", lang))
+            await answer_query(query, self.intake.message("stale_button", lang))
             return
-        await query.answer()
+        await answer_query(query)
         if button.option_index == 0:
             await self.intake.delete_patient(user_id=user.id)
             outcome = self.intake.message("deleted", lang)

@@ -7,8 +7,11 @@ the turn) and only then sends the reply through `Delivery`.
 
 from __future__ import annotations
 
-from telegram import Message, MessageEntity, Update
+import logging
+
+from telegram import CallbackQuery, Message, MessageEntity, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.telegram.delivery import Delivery
@@ -19,6 +22,19 @@ from flows.engine.buttons import decode
 from flows.engine.values import Action, ActionKind, Turn
 
 Context = ContextTypes.DEFAULT_TYPE
+_LOG = logging.getLogger(__name__)
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the button's spinner (with a notice); a query too old to answer changes nothing.
+
+    After downtime the pending presses are handled late and Telegram refuses to answer them;
+    the turn was committed all the same, so its reply must still go out.
+    """
+    try:
+        await query.answer(text)
+    except BadRequest as exc:
+        _LOG.info("callback query not answered: %s", type(exc).__name__)
 
 
 async def take_turn(
@@ -67,16 +83,16 @@ class PatientHandlers:
         if query is None or chat is None or chat.id == self.review_chat:
             return  # the review chat's buttons are the clinician handlers' business
         if chat.type != ChatType.PRIVATE:
-            await query.answer(self.intake.message("private_only", language_of(update)))
+            await answer_query(query, self.intake.message("private_only", language_of(update)))
             return
         button = decode(query.data or "")
         action = button_action(button) if button is not None else None
         if action is None:
-            await query.answer(self.intake.message("stale_button", language_of(update)))
+            await answer_query(query, self.intake.message("stale_button", language_of(update)))
             return
         turn = await self.intake.handle(inbound_from(update, action))
         stale = self.intake.message("stale_button", language_of(update)) if turn.stale else None
-        await query.answer(stale)
+        await answer_query(query, stale)
         pressed = query.message if isinstance(query.message, Message) else None
         await self.delivery.deliver(chat.id, turn, language=language_of(update), pressed=pressed)
 

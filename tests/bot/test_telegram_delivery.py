@@ -181,3 +181,14 @@ async def test_processor_keeps_one_chat_in_order_and_runs_chats_together() -> No
         assert [k for k, _ in events] == ["start", "end"] * 4
     assert elapsed < 0.1
     assert processor.active_chats == 0
+
+
+async def test_a_press_too_old_to_answer_still_gets_its_reply(telegram_bot: RunningBot) -> None:
+    """After downtime Telegram refuses to answer old presses; the committed turn still shows."""
+    bot = telegram_bot
+    await bot.say(PATIENT, "/start")
+    too_old = "Bad Request: query is too old and response timeout expired or query id is invalid"
+    bot.fake.fail(Failure("answerCallbackQuery", 400, too_old))
+    await bot.tap(PATIENT, "I agree")
+
+    assert "How old are you?" in bot.texts(PATIENT)[-1]
