@@ -5,7 +5,9 @@ passes through it. Requests naming a chat take a slot from that chat's bucket (o
 short bursts allowed; groups get Telegram's 20 a minute) and then from the global bucket.
 Buckets are GCRA reservations: each caller is told when its slot is and sleeps until then, so
 callers are served in order without a background task. A `RetryAfter` from Telegram pauses
-every request for the time Telegram asks, then the request is tried again. `AIORateLimiter`
+every request for the time Telegram asks, then the request is tried again; a network error or
+a 5xx is retried after a short backoff (a reply committed by the service is owed to the
+patient; a rare duplicate beats a lost question). `AIORateLimiter`
 does the global part only, hence this class.
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -39,6 +41,7 @@ class Rates:
     overall_per_second: float = 29.0
     overall_burst: int = 29
     retries: int = 3
+    network_backoff: float = 0.5  # seconds before the first retry after a network error
 
 
 class _Bucket:
@@ -101,6 +104,11 @@ class Pacer(BaseRateLimiter[int]):
                 delay = _seconds(exc)
                 _LOG.info("telegram asked to wait: endpoint=%s seconds=%.1f", endpoint, delay)
                 self._paused_until = max(self._paused_until, time.monotonic() + delay)
+            except NetworkError as exc:  # a 5xx or a dropped connection: the reply is owed
+                if isinstance(exc, BadRequest) or attempt == retries:
+                    raise
+                _LOG.info("retrying %s after %s", endpoint, type(exc).__name__)
+                await asyncio.sleep(self.rates.network_backoff * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _wait_for_pause(self) -> None:

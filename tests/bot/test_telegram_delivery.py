@@ -6,9 +6,10 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from sqlmodel import select
 from telegram import Update
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, RetryAfter
 
 from bot.telegram.delivery import MESSAGE_LIMIT, Delivery, split_text
 from bot.telegram.pacer import Pacer, Rates
@@ -192,3 +193,27 @@ async def test_a_press_too_old_to_answer_still_gets_its_reply(telegram_bot: Runn
     await bot.tap(PATIENT, "I agree")
 
     assert "How old are you?" in bot.texts(PATIENT)[-1]
+
+
+async def test_a_server_error_is_retried(telegram_bot: RunningBot) -> None:
+    """A 500 from the Bot API is retried after a short pause; the reply arrives once."""
+    bot = telegram_bot
+    bot.fake.fail(Failure("sendMessage", 500, "Internal Server Error", PATIENT))
+    await bot.say(PATIENT, "/start")
+
+    assert len(bot.fake.calls_of("sendMessage", PATIENT)) == 2
+    assert len(bot.texts(PATIENT)) == 1
+
+
+async def test_a_bad_request_is_not_retried() -> None:
+    """A 400 is the bot's mistake: it is raised at once, not repeated."""
+    pacer = Pacer(Rates(chat_per_second=1000, overall_per_second=1000))
+    attempts: list[int] = []
+
+    async def refused(*args: Any, **kwargs: Any) -> bool:
+        attempts.append(1)
+        raise BadRequest("Bad Request: message text is empty")
+
+    with pytest.raises(BadRequest):
+        await pacer.process_request(refused, (), {}, "sendMessage", {"chat_id": 1}, None)
+    assert len(attempts) == 1
