@@ -45,6 +45,7 @@ from bot.telegram.pacer import Pacer, Rates
 from bot.telegram.processor import ChatSerialProcessor
 from bot.telegram.questions import QuestionMemory
 from bot.telegram.service import ServiceSet
+from bot.telegram.transport import AiohttpRequest
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 Hook = Callable[[AnyApplication], Coroutine[Any, Any, None]]
@@ -81,15 +82,16 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
         .concurrent_updates(ChatSerialProcessor(running_turns))
-        # httpcore scans every pooled connection on each request: keep the pool near the
-        # number of turns that can be sending at once, and let a request wait for a connection.
-        .connection_pool_size(running_turns + 4)
-        .pool_timeout(POOL_WAIT_SECONDS)
+        # A pool about the size of the turns that can be sending at once; a request waits
+        # for a free connection rather than failing.
+        .request(
+            request
+            or AiohttpRequest(
+                connection_pool_size=running_turns + 4, pool_timeout=POOL_WAIT_SECONDS
+            )
+        )
+        .get_updates_request(get_updates_request or AiohttpRequest(connection_pool_size=1))
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
     if rates is not None:
         builder = builder.rate_limiter(Pacer(rates))
     builder = builder.post_init(_run_hooks(post_init_hooks, menu=True))

@@ -104,7 +104,9 @@ class FakeBotApi:
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _confirmed: int = 0
     _last_injected: int = 0
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Waiters woken by every change. One shared Event cleared by each waiter lost wake-ups:
+    # a waiter's clear() could undo a set() another waiter had not seen yet.
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
     _delivered: dict[int, dict[str, Any]] = field(default_factory=dict)
     _again: list[dict[str, Any]] = field(default_factory=list)
     _again_unconfirmed: bool = False
@@ -222,8 +224,7 @@ class FakeBotApi:
         while self._confirmed <= self._last_injected or self._again or self._again_unconfirmed:
             if time.monotonic() > deadline:
                 raise TimeoutError("the bot did not fetch every update")
-            self._changed.clear()
-            await _wait(self._changed, deadline)
+            await self._until_changed(deadline)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -233,7 +234,16 @@ class FakeBotApi:
         return message_id
 
     def _notify(self) -> None:
-        self._changed.set()
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _until_changed(self, deadline: float) -> None:
+        """Wait for the next change, or until `deadline`."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await _wait(waiter, deadline)
 
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         """The reply to a non-polling call, or None for getUpdates (handled apart)."""
@@ -273,8 +283,7 @@ class FakeBotApi:
         self._notify()
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while not (self._updates or self._again or self._closing) and time.monotonic() < deadline:
-            self._changed.clear()
-            await _wait(self._changed, deadline)
+            await self._until_changed(deadline)
         if self._again:
             batch, self._again, self._again_unconfirmed = self._again, [], True
             return batch
@@ -367,9 +376,9 @@ def _markup(sent: Sent | None) -> dict[str, Any] | None:
     return sent.reply_markup if sent is not None else None
 
 
-async def _wait(event: asyncio.Event, deadline: float) -> None:
+async def _wait(waiter: asyncio.Future[None], deadline: float) -> None:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), remaining)
+        await asyncio.wait_for(asyncio.shield(waiter), remaining)
