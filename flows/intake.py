@@ -28,6 +28,7 @@ from flows.engine.state import ACTIVE, CANCELLED, ESCALATED, IntakeState
 from flows.engine.values import ActionKind, Inbound, Turn
 from flows.patient_data import Deletion, PatientData
 from flows.registry import FlowRegistry
+from flows.sessions import restore_state
 from storage import intakes, queue
 from storage.database import Database
 from storage.tables import IntakeSession, Patient, ProcessedUpdate, ReviewItem, utcnow
@@ -110,13 +111,7 @@ class IntakeService:
         if record is not None and record.status == ACTIVE:
             conversation = self.registry.get(record.flow_id, record.flow_version)
             stored = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
-            state = IntakeState.from_record(
-                step=record.current_step,
-                status=record.status,
-                record=record.state,
-                answers=stored,
-                language=patient.language if patient else None,
-            )
+            state = restore_state(record, stored, patient)
         else:
             conversation = self.registry.active_conversation()
             state = conversation.new_state(self._language(inbound.profile.language))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from flows.engine.prompts import Placeholders, PromptBuilder
-from flows.engine.state import IntakeState
 from flows.registry import FlowRegistry
+from flows.sessions import restore_state
 from storage import intakes, queue
 from storage.database import Database
 from storage.tables import IntakeSession, ReviewItem, utcnow
@@ -69,13 +69,7 @@ class PatientData:
             answers = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
             queue.audit(tx, actor=f"patient:{user_id}", action="patient.copy", session_id=record.id)
         conversation = self.registry.get(record.flow_id, record.flow_version)
-        state = IntakeState.from_record(
-            step=record.current_step,
-            status=record.status,
-            record=record.state,
-            answers=answers,
-            language=patient.language if patient else None,
-        )
+        state = restore_state(record, answers, patient)
         builder = PromptBuilder(conversation.fm, self.places(record), state.language)
         lines = [f"{label}: {answer}" for _, label, answer in builder.answered(state)]
         return [builder.message("mydata_header"), *lines]
