@@ -127,6 +127,11 @@ async def start_bot(
 ) -> RunningBot:
     """Build and start the real Application, long-polling the fake."""
     app = build_application(services, rates=rates, extra_handlers=extra_handlers)
+    return await run_app(app, fake, services)
+
+
+async def run_app(app: AnyApplication, fake: FakeBotApi, services: Services) -> RunningBot:
+    """Initialise and start a built Application, long-polling the fake."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)

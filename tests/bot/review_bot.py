@@ -8,14 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-
 from bot.composition import Services, build_services
 from bot.telegram.application import build_application
 from bot.telegram.pacer import Rates
 from bot.telegram.review_plugin import review_plugin
 from flows.review_outbox import ReviewOutbox
-from tests.bot.conftest import FAST, RunningBot, make_settings
+from tests.bot.conftest import FAST, RunningBot, make_settings, run_app
 from tests.bot.fake_bot_api import FakeBotApi
 
 REVIEW_CHAT = -1001234
@@ -50,13 +48,7 @@ async def start_review_bot(
         post_init_hooks=plugin.post_init,
         post_stop_hooks=plugin.post_stop,
     )
-    await app.initialize()
-    if app.post_init is not None:
-        await app.post_init(app)
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
-    await app.start()
-    return RunningBot(app, fake, services)
+    return await run_app(app, fake, services)
 
 
 async def stop_review_bot(bot: RunningBot) -> None:
