@@ -7,14 +7,11 @@ server is a failure, not a skip.
 from __future__ import annotations
 
 import io
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import select
 
 from bot.composition import Services, build_services
@@ -22,33 +19,17 @@ from bot.settings import Settings
 from bot.terminal import TerminalChat
 from flows.engine.values import Action, ActionKind, Inbound
 from storage.tables import ReviewItem
+from tests.storage.postgres import fresh_schema, requires_postgres
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
-URL = os.environ.get("INTAKE_TEST_POSTGRES_URL")
-
-if not URL and os.environ.get("CI"):
-    pytest.fail("CI must provide INTAKE_TEST_POSTGRES_URL", pytrace=False)
-pytestmark = pytest.mark.skipif(not URL, reason="INTAKE_TEST_POSTGRES_URL is not set")
+pytestmark = requires_postgres
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh schema on the test server, dropped afterwards."""
-    assert URL is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = build_admin_engine(URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-def build_admin_engine(url: str):  # type: ignore[no-untyped-def]
-    from storage.database import Database
-
-    return Database(url).engine
+    with fresh_schema("t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,39 +6,29 @@ fresh schema that is dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import text
 
 from flows.review_outbox import ReviewOutbox
 from storage import queue
 from storage.database import Database
 from storage.migrate import upgrade
 from tests.flows.review_seed import flow_lookup, seed_intake
+from tests.storage.postgres import fresh_schema, requires_postgres
 
-URL = os.environ.get("INTAKE_TEST_POSTGRES_URL")
-pytestmark = pytest.mark.skipif(not URL, reason="INTAKE_TEST_POSTGRES_URL is not set")
+pytestmark = requires_postgres
 
 
 @pytest.fixture
 def database() -> Iterator[Database]:
     """A migrated database in a fresh schema of the test server."""
-    assert URL is not None
-    schema = f"q_{uuid.uuid4().hex[:12]}"
-    admin = Database(URL)
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(f"{URL}?options=-csearch_path%3D{schema}")
-    upgrade(db)
-    yield db
-    db.dispose()
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_schema("q") as url:
+        db = Database(url)
+        upgrade(db)
+        yield db
+        db.dispose()
 
 
 def race(workers: int, work: Callable[[int], None]) -> None:
