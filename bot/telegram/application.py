@@ -15,8 +15,6 @@ its hook (the clinician review chat does):
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -75,7 +73,6 @@ def build_application(
     if settings.telegram_token is None:
         raise ValueError("INTAKE_TELEGRAM_TOKEN is not set")
     protect_logs(settings.telegram_token.get_secret_value())
-    remember_missing_sniffio()
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
@@ -130,18 +127,6 @@ def add_patient_handlers(
     ]
     for handler in handlers:
         app.add_handler(handler, PATIENT_GROUP)
-
-
-def remember_missing_sniffio() -> None:
-    """Make a missing `sniffio` a cached import failure.
-
-    httpcore 1.0 runs `import sniffio` for every lock it sets up; without the package (anyio 4
-    no longer brings it) each attempt searches `sys.path` again, ~0.3 ms a request. Measured in
-    the benchmark: 12 s of a 60 s run. `None` in `sys.modules` fails the import at once, exactly
-    as before, without the search.
-    """
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 def file_url(api_url: str) -> str:
