@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.settings import Settings
-from flows.engine.loader import LoadedFlow
-from flows.engine.model import Flow
-from flows.intake import IntakeService
+from flows.engine.format.model import Flow
+from flows.engine.loading.loader import LoadedFlow
+from flows.intake.service import IntakeService
 from flows.registry import FlowRegistry, load_active
-from flows.review import ReviewService
-from flows.review_outbox import ReviewOutbox, Wakeup
+from flows.review.outbox import ReviewOutbox, Wakeup
+from flows.review.service import ReviewService
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.sealing import Sealer

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-from flows.engine.values import Action, ActionKind, Inbound, Prompt, PromptKind, Turn
-from flows.intake import IntakeService
+from flows.engine.conversation.values import Action, ActionKind, Inbound, Prompt, PromptKind, Turn
+from flows.intake.service import IntakeService
 
 TERMINAL_USER_ID = 1
 COMMANDS = {

@@ -16,10 +16,10 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from sqlmodel import func, select
 
-from flows.engine.conversation import Conversation
-from flows.engine.loader import LoadedFlow, load_flow_file, load_flows_dir
-from flows.engine.model import Flow
-from flows.engine.problems import FlowError, Problem
+from flows.engine.conversation.turns import Conversation
+from flows.engine.format.model import Flow
+from flows.engine.format.problems import FlowError, Problem
+from flows.engine.loading.loader import LoadedFlow, load_flow_file, load_flows_dir
 from storage.database import Database
 from storage.intakes import ACTIVE, store_flow, stored_flow
 from storage.tables import FlowVersion, IntakeSession

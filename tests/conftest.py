@@ -15,9 +15,9 @@ import pytest
 
 from bot.composition import Services, build_services
 from bot.settings import BUNDLED_FLOWS, Settings
-from flows.engine.loader import LoadedFlow
-from flows.engine.values import Action, ActionKind, Inbound, Turn
-from flows.intake import IntakeService
+from flows.engine.conversation.values import Action, ActionKind, Inbound, Turn
+from flows.engine.loading.loader import LoadedFlow
+from flows.intake.service import IntakeService
 from flows.registry import load_active
 from storage.database import Database
 

@@ -1,5 +1,8 @@
 """The dependency rule, read from the source: `bot -> flows -> storage`, and `flows/engine` pure.
 
+Inside the engine, sub-packages are layers: `format` (the flow model) at the bottom, then
+`safety` and `records`, `conversation`, `validation` and `loading`; each imports only below it.
+
 Every module's imports are parsed with `ast` (including imports inside functions and
 `TYPE_CHECKING` blocks), so a forbidden import anywhere in a module fails the test.
 """
@@ -18,6 +21,17 @@ RULES = {
     "flows/engine": {"telegram", "sqlmodel", "sqlalchemy", "alembic", "storage", "bot"},
     "flows": {"bot", "telegram"},
     "storage": {"flows", "bot", "telegram"},
+}
+
+
+# engine sub-package -> the other engine sub-packages it may import (the layers inside the engine)
+ENGINE_LAYERS = {
+    "format": set(),
+    "safety": {"format"},
+    "records": {"format"},
+    "conversation": {"format", "safety"},
+    "validation": {"format", "safety", "conversation"},
+    "loading": {"format", "validation"},
 }
 
 
@@ -62,6 +76,27 @@ def test_packages_import_only_downwards(folder: str, forbidden: set[str]) -> Non
     assert offences == []
 
 
+def test_the_engine_is_grouped_into_its_sub_packages() -> None:
+    """Every engine module sits in a sub-package named in ENGINE_LAYERS (no flat peers)."""
+    engine = ROOT / "flows" / "engine"
+    loose = [p.name for p in engine.glob("*.py") if p.name != "__init__.py"]
+    packages = {p.name for p in engine.iterdir() if (p / "__init__.py").exists()}
+    assert loose == []
+    assert packages == set(ENGINE_LAYERS)
+
+
+@pytest.mark.parametrize(("layer", "allowed"), ENGINE_LAYERS.items())
+def test_engine_sub_packages_import_only_lower_layers(layer: str, allowed: set[str]) -> None:
+    """An engine sub-package imports only itself and the sub-packages below it."""
+    offences = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in modules_under(f"flows/engine/{layer}")
+        for name in sorted(imported_modules(path))
+        if name.startswith("flows.engine.") and name.split(".")[2] not in {layer, *allowed}
+    ]
+    assert offences == []
+
+
 def test_only_bot_imports_telegram() -> None:
     """The Telegram library is imported under bot/ only (not flows/ nor storage/)."""
     offenders = [
@@ -86,4 +121,10 @@ def test_the_reader_sees_every_kind_of_import() -> None:
         "    import telegram\n"
     )
     found = imports_of(source, "flows.engine")
-    assert {"sqlalchemy.orm", "flows.engine", "flows.intake", "storage.tables", "telegram"} <= found
+    assert {
+        "sqlalchemy.orm",
+        "flows.engine",
+        "flows.intake",
+        "storage.tables",
+        "telegram",
+    } <= found

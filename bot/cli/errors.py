@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import typer
 from pydantic import ValidationError
 
-from flows.engine.problems import FlowError
+from flows.engine.format.problems import FlowError
 from storage.database import StorageError
 from storage.sealing import SealError
 

@@ -16,10 +16,10 @@ from transitions.extensions import GraphMachine
 
 from bot.cli.errors import startup_errors
 from bot.settings import Settings
-from flows.engine.loader import LoadedFlow, duplicate_problems, load_flow_file
-from flows.engine.model import Flow, Step
-from flows.engine.problems import FlowError, Problem
-from flows.engine.schema import SCHEMA_PATH, render_schema, write_schema
+from flows.engine.format.model import Flow, Step
+from flows.engine.format.problems import FlowError, Problem
+from flows.engine.format.schema import SCHEMA_PATH, render_schema, write_schema
+from flows.engine.loading.loader import LoadedFlow, duplicate_problems, load_flow_file
 
 app = typer.Typer(help="Validate, draw and show flow files.", no_args_is_help=True)
 

@@ -23,11 +23,11 @@ from rich.table import Table
 from bot.cli.errors import startup_errors
 from bot.composition import Services, build_services
 from bot.settings import Settings
-from flows.engine.export import item_row
-from flows.engine.record import ReviewRecord, priority_words
-from flows.engine.summary import timestamp
-from flows.review import ReviewService
-from flows.review_records import ReviewError
+from flows.engine.records.export import item_row
+from flows.engine.records.record import ReviewRecord, priority_words
+from flows.engine.records.summary import timestamp
+from flows.review.records import ReviewError
+from flows.review.service import ReviewService
 from storage import queue
 from storage.database import StorageError
 from storage.sealing import SealError

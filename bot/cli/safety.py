@@ -3,13 +3,16 @@
 `report` loads a flow, replays every vignette (each paraphrase is one run) through the engine
 in process, and prints sensitivity per level, over-triage of routine stories, diagnosis leaks
 (any message to a patient that ties a condition to them) and any other problem. Exit codes:
-0 when every run reached its level with no leak or problem, 1 otherwise.
+0 when every run reached its level with no leak or problem, 1 otherwise, 2 when the vignette
+harness is not there. The stories and their player are test material: they live in the source
+checkout's `tests/safety/` and are loaded from there, not shipped in the product packages.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,14 +20,18 @@ from rich.table import Table
 
 from bot.cli.flows import print_problems
 from bot.settings import Settings
-from flows.engine.conversation import Conversation
-from flows.engine.problems import FlowError
+from flows.engine.conversation.turns import Conversation
+from flows.engine.format.problems import FlowError
 from flows.registry import load_active
-from flows.vignettes import Run, missed, over_triaged, replay_all, tally
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from tests.safety.player import Run
 
 app = typer.Typer(help="Safety checks: the vignette report.", no_args_is_help=True)
 
-DEFAULT_VIGNETTES = Path("tests/flows/vignettes")
+HARNESS = "tests.safety.player"
 
 
 @app.callback()
@@ -35,8 +42,13 @@ def safety() -> None:
 @app.command("report")
 def report_command(
     vignettes: Annotated[
-        Path, typer.Option(help="Folder of vignette files.", file_okay=False, exists=True)
-    ] = DEFAULT_VIGNETTES,
+        Path | None,
+        typer.Option(
+            help="Folder of vignette files; default: the bundled suite.",
+            file_okay=False,
+            exists=True,
+        ),
+    ] = None,
     flow_file: Annotated[
         Path | None,
         typer.Option("--flow", help="Flow file; default: the active flow in the flows dir."),
@@ -51,12 +63,25 @@ def report_command(
     except FlowError as error:
         print_problems(error.problems)
         raise typer.Exit(1) from None
-    flow = loaded.flow
-    runs = replay_all(Conversation(flow), vignettes)
+    player = harness()
+    runs = player.replay_all(Conversation(loaded.flow), vignettes or player.SUITE)
     console = Console(soft_wrap=True, highlight=False)
     console.print(level_table(runs))
     failures = print_failures(console, runs)
     raise typer.Exit(1 if failures else 0)
+
+
+def harness() -> ModuleType:
+    """The vignette player of the source checkout, or exit 2 with a line saying so."""
+    try:
+        return importlib.import_module(HARNESS)
+    except ImportError:
+        typer.echo(
+            f"the safety vignettes are test material: run this from a source checkout "
+            f"(module {HARNESS} not found)",
+            err=True,
+        )
+        raise typer.Exit(2) from None
 
 
 def level_table(runs: list[Run]) -> Table:
@@ -64,7 +89,7 @@ def level_table(runs: list[Run]) -> Table:
     table = Table(title=f"Safety vignettes: {len(runs)} runs")
     for column in ("expected level", "runs", "reached at least", "sensitivity", "exact"):
         table.add_column(column, justify="left" if column == "expected level" else "right")
-    for row in tally(runs):
+    for row in harness().tally(runs):
         if row.level == "routine":
             label, share = "stayed routine", f"over-triage {1 - row.sensitivity:.0%}"
         else:
@@ -76,8 +101,11 @@ def level_table(runs: list[Run]) -> Table:
 
 def print_failures(console: Console, runs: list[Run]) -> int:
     """Print missed, over-triaged, leaking and broken runs; return how many lines were printed."""
-    lines = [f"missed: {r.name} expected {r.vignette.level}, got {r.level}" for r in missed(runs)]
-    lines += [f"over-triaged: {r.name} got {r.level}" for r in over_triaged(runs)]
+    player = harness()
+    lines = [
+        f"missed: {r.name} expected {r.vignette.level}, got {r.level}" for r in player.missed(runs)
+    ]
+    lines += [f"over-triaged: {r.name} got {r.level}" for r in player.over_triaged(runs)]
     lines += [f"diagnosis leak: {r.name}: '{leak}'" for r in runs for leak in r.leaks]
     lines += [f"problem: {r.name}: {problem}" for r in runs for problem in r.problems]
     leaks = sum(len(r.leaks) for r in runs)

@@ -27,11 +27,11 @@ from telegram.ext import (
 )
 
 from bot.telegram.inbound import language_of
-from flows.engine.record import ReviewRecord, priority_words
-from flows.engine.summary import split_text, timestamp
-from flows.review import ReviewService
-from flows.review_outbox import BUTTONS
-from flows.review_records import ReviewError
+from flows.engine.records.record import ReviewRecord, priority_words
+from flows.engine.records.summary import split_text, timestamp
+from flows.review.outbox import BUTTONS
+from flows.review.records import ReviewError
+from flows.review.service import ReviewService
 
 _LOG = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE

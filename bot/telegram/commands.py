@@ -20,8 +20,8 @@ from bot.telegram.handlers import answer_query, take_turn
 from bot.telegram.inbound import language_of
 from bot.telegram.keyboards import yes_no_keyboard
 from bot.telegram.service import PatientService
-from flows.engine.buttons import ButtonAction, decode
-from flows.engine.values import Action, ActionKind
+from flows.engine.conversation.buttons import ButtonAction, decode
+from flows.engine.conversation.values import Action, ActionKind
 
 Context = ContextTypes.DEFAULT_TYPE
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]

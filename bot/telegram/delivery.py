@@ -19,7 +19,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.telegram.keyboards import Labels, answered_text, prompt_keyboard, prompt_text
 from bot.telegram.questions import Asked, QuestionMemory
 from bot.telegram.service import PatientService
-from flows.engine.values import Prompt, PromptKind, Turn
+from flows.engine.conversation.values import Prompt, PromptKind, Turn
 
 _LOG = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096  # UTF-16 code units, as Telegram counts them

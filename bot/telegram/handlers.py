@@ -18,8 +18,8 @@ from bot.telegram.delivery import Delivery
 from bot.telegram.inbound import button_action, inbound_from, language_of
 from bot.telegram.questions import QuestionMemory
 from bot.telegram.service import PatientService
-from flows.engine.buttons import decode
-from flows.engine.values import Action, ActionKind, Turn
+from flows.engine.conversation.buttons import decode
+from flows.engine.conversation.values import Action, ActionKind, Turn
 
 Context = ContextTypes.DEFAULT_TYPE
 _LOG = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from flows.engine.buttons import Button, ButtonAction
-from flows.engine.values import Action, ActionKind, Inbound, Profile
+from flows.engine.conversation.buttons import Button, ButtonAction
+from flows.engine.conversation.values import Action, ActionKind, Inbound, Profile
 
 BUTTON_KINDS = {
     ButtonAction.CHOOSE: ActionKind.CHOOSE,

@@ -1,10 +1,10 @@
 """Rendering of engine prompts as Telegram inline keyboards.
 
 Every option of a prompt becomes a button whose callback data is the compact payload of
-`flows.engine.buttons` (session, step index, option index; never text). Multi-select options
-toggle and show a check mark when selected, with a Done button under them; 0-10 scales are a
-grid of two rows; Back and Skip share the last row. Labels of Back, Skip and Done come from the
-flow's messages via `Labels`, so no patient-facing word lives here.
+`flows.engine.conversation.buttons` (session, step index, option index; never text).
+Multi-select options toggle and show a check mark when selected, with a Done button under them;
+0-10 scales are a grid of two rows; Back and Skip share the last row. Labels of Back, Skip and
+Done come from the flow's messages via `Labels`, so no patient-facing word lives here.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from flows.engine.buttons import Button, ButtonAction, encode
-from flows.engine.values import Choice, Prompt
+from flows.engine.conversation.buttons import Button, ButtonAction, encode
+from flows.engine.conversation.values import Choice, Prompt
 
 CHECK = "✅ "
 ANSWER_MARK = "» "

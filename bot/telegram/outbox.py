@@ -24,7 +24,7 @@ from telegram.ext import ExtBot
 
 from bot.telegram.application import AnyApplication, Hook
 from bot.telegram.clinician import review_keyboard
-from flows.review_outbox import Delivery, ReviewOutbox, Wakeup
+from flows.review.outbox import Delivery, ReviewOutbox, Wakeup
 from storage.database import StorageError
 
 _LOG = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """What the Telegram front end needs of the intake service: a `typing.Protocol` seam.
 
-`flows.intake.IntakeService` satisfies it; tests may pass a fake. Only values of
-`flows.engine.values` cross it, never a Telegram type.
+`flows.intake.service.IntakeService` satisfies it; tests may pass a fake. Only values of
+`flows.engine.conversation.values` cross it, never a Telegram type.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.settings import Settings
-from flows.engine.values import Inbound, Turn
+from flows.engine.conversation.values import Inbound, Turn
 
 
 class Deletion(Protocol):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from flows.engine.model import Flow
+from flows.engine.format.model import Flow
 from tests.bot.fake_bot_api import FakeBotApi, Sent
 from tests.bot.simulated_patient import Press, SimulatedPatient
 

@@ -34,8 +34,8 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bot.composition import Services, build_services
 from bot.settings import Settings
 from bot.telegram.application import build_application
-from flows.engine.model import Flow
-from flows.intake import IntakeService
+from flows.engine.format.model import Flow
+from flows.intake.service import IntakeService
 from tests.bench.crowd import BOOKING_MARKER, run_crowd
 from tests.bot.fake_bot_api import TOKEN
 

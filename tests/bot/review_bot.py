@@ -12,7 +12,7 @@ from bot.composition import Services, build_services
 from bot.telegram.application import build_application
 from bot.telegram.pacer import Rates
 from bot.telegram.review_plugin import review_plugin
-from flows.review_outbox import ReviewOutbox
+from flows.review.outbox import ReviewOutbox
 from tests.bot.conftest import FAST, RunningBot, make_settings, run_app
 from tests.bot.fake_bot_api import FakeBotApi
 

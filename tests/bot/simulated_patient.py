@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from flows.engine.buttons import ButtonAction, decode
-from flows.engine.model import Flow
+from flows.engine.conversation.buttons import ButtonAction, decode
+from flows.engine.format.model import Flow
 from tests.bot.fake_bot_api import Sent
 
 TYPED = {

@@ -8,9 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.safety.stories import SUITE as STORIES
 
 ROOT = Path(__file__).resolve().parents[2]
-STORIES = ROOT / "tests" / "flows" / "vignettes"
 FLOW = ROOT / "flows" / "definitions" / "gut_health.yaml"
 
 

@@ -12,7 +12,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from typer.testing import CliRunner
 
 from bot.cli import app as cli_app
-from flows.engine.fhir import check_response
+from flows.engine.records.fhir import check_response
 from tests.bot.fake_bot_api import FakeBotApi, group_chat
 from tests.bot.review_bot import (
     REVIEW_CHAT,

@@ -10,7 +10,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, fil
 
 from bot.composition import build_services
 from bot.telegram.application import build_application, file_url
-from flows.engine.buttons import Button, ButtonAction, encode
+from flows.engine.conversation.buttons import Button, ButtonAction, encode
 from tests.bot.conftest import make_settings, start_bot, stop_bot
 from tests.bot.fake_bot_api import FakeBotApi, group_chat
 

@@ -15,7 +15,7 @@ from bot.telegram.delivery import MESSAGE_LIMIT, Delivery, split_text
 from bot.telegram.pacer import Pacer, Rates
 from bot.telegram.processor import ChatSerialProcessor
 from bot.telegram.questions import QuestionMemory
-from flows.engine.values import Choice, Prompt, PromptKind, Turn
+from flows.engine.conversation.values import Choice, Prompt, PromptKind, Turn
 from storage.tables import Patient
 from tests.bot.conftest import RunningBot
 from tests.bot.fake_bot_api import Failure

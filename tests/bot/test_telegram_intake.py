@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from flows.engine.buttons import decode
+from flows.engine.conversation.buttons import decode
 from storage.tables import ReviewItem
 from tests.bot.conftest import RunningBot
 from tests.bot.fake_bot_api import BOT_USERNAME

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup
 
 from bot.telegram.keyboards import Labels, prompt_keyboard, prompt_text
-from flows.engine.buttons import ButtonAction, decode
-from flows.engine.values import Choice, Prompt, PromptKind
+from flows.engine.conversation.buttons import ButtonAction, decode
+from flows.engine.conversation.values import Choice, Prompt, PromptKind
 
 LABELS = Labels(back="Back", skip="Skip", done="Done", progress="Question {n} of about {total}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.composition import build_services
-from flows.engine.buttons import Button, ButtonAction, encode
+from flows.engine.conversation.buttons import Button, ButtonAction, encode
 from tests.bot.conftest import RunningBot, make_settings, start_bot, stop_bot
 from tests.bot.fake_bot_api import FakeBotApi
 

@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from bot.composition import build_services
 from bot.terminal import TerminalChat
-from flows.engine.loader import LoadedFlow
-from flows.intake import IntakeService
+from flows.engine.loading.loader import LoadedFlow
+from flows.intake.service import IntakeService
 from storage.tables import Answer, IntakeSession
 from tests.conftest import EMERGENCY_NUMBER, make_settings
 

@@ -6,7 +6,7 @@ different patient, and all of them play at once. A patient sees only what Telegr
 newest message, its text and its buttons (a button's payload names the step and the option
 index); it types where the story types and presses the button of the value where the story
 names an option value. The bot's messages, as sent, form a transcript judged by
-`flows.vignettes.judge`, the judge of the in-process run. Kinds are inferred from what a chat
+`tests.safety.player.judge`, the judge of the in-process run. Kinds are inferred from what a chat
 shows: an escalation is a text equal to a flow red-flag message, a question has buttons (or is
 a step prompt), the review screen has the review step's buttons. The level is the priority of
 the review item the service queued, read from the database.
@@ -25,12 +25,15 @@ from sqlmodel import col, select
 
 from bot.composition import build_services
 from bot.telegram.keyboards import ANSWER_MARK
-from flows.engine.buttons import ButtonAction, decode
-from flows.engine.flags import priority
-from flows.engine.model import Flow
-from flows.engine.prompts import Placeholders
-from flows.engine.values import ActionKind, PromptKind
-from flows.vignettes import (
+from flows.engine.conversation.buttons import ButtonAction, decode
+from flows.engine.conversation.prompts import Placeholders
+from flows.engine.conversation.values import ActionKind, PromptKind
+from flows.engine.format.model import Flow
+from flows.engine.safety.flags import priority
+from storage.tables import IntakeSession, Patient, ReviewItem
+from tests.bot.conftest import RunningBot, make_settings, start_bot, stop_bot
+from tests.bot.fake_bot_api import Call, FakeBotApi
+from tests.safety.player import (
     LEVELS,
     MAX_TURNS,
     BotMessage,
@@ -47,12 +50,9 @@ from flows.vignettes import (
     over_triaged,
     tally,
 )
-from storage.tables import IntakeSession, Patient, ReviewItem
-from tests.bot.conftest import RunningBot, make_settings, start_bot, stop_bot
-from tests.bot.fake_bot_api import Call, FakeBotApi
+from tests.safety.stories import SUITE
 
-STORIES = Path(__file__).resolve().parents[1] / "flows" / "vignettes"
-VIGNETTES, DEFAULTS = load_vignettes(STORIES)
+VIGNETTES, DEFAULTS = load_vignettes(SUITE)
 PARAPHRASES: dict[str, list[str | None]] = {v.id: [*v.say] or [None] for v in VIGNETTES}
 CASES = [(v, said) for v in VIGNETTES for said in PARAPHRASES[v.id]]
 FIRST_USER = 50_000

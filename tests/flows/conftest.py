@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from flows.engine.loader import LoadedFlow, load_flow_text
-from flows.engine.model import Messages
+from flows.engine.format.model import Messages
+from flows.engine.loading.loader import LoadedFlow, load_flow_text
 
 MINI_FLOW = """\
 # yaml-language-server: $schema=../flow.schema.json

@@ -11,12 +11,12 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from flows.engine.alerts import Outcome
-from flows.engine.conversation import Conversation
-from flows.engine.model import Flow, Messages
-from flows.engine.prompts import Placeholders
-from flows.engine.state import IntakeState
-from flows.engine.values import Action, ActionKind, Prompt, PromptKind
+from flows.engine.conversation.alerts import Outcome
+from flows.engine.conversation.prompts import Placeholders
+from flows.engine.conversation.state import IntakeState
+from flows.engine.conversation.turns import Conversation
+from flows.engine.conversation.values import Action, ActionKind, Prompt, PromptKind
+from flows.engine.format.model import Flow, Messages
 
 PLACES = Placeholders(booking_url="https://book.test/x", emergency_number="999")
 

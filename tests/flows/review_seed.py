@@ -7,11 +7,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flows.engine.conditions import holds
-from flows.engine.loader import load_flow_file
-from flows.engine.model import Flow
-from flows.review import ReviewService
-from flows.review_outbox import ReviewOutbox
+from flows.engine.format.conditions import holds
+from flows.engine.format.model import Flow
+from flows.engine.loading.loader import load_flow_file
+from flows.review.outbox import ReviewOutbox
+from flows.review.service import ReviewService
 from storage import intakes, queue
 from storage.database import Database
 from storage.migrate import upgrade

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.engine.conversation import Conversation
-from flows.engine.loader import LoadedFlow
-from flows.engine.state import ACTIVE, COMPLETED, DECLINED, ESCALATED
-from flows.engine.values import Action, ActionKind, PromptKind
+from flows.engine.conversation.state import ACTIVE, COMPLETED, DECLINED, ESCALATED
+from flows.engine.conversation.turns import Conversation
+from flows.engine.conversation.values import Action, ActionKind, PromptKind
+from flows.engine.loading.loader import LoadedFlow
 from tests.flows.engine_chat import EngineChat, questions, small_flow, snapshot
 
 

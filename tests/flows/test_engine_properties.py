@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.engine.alerts import Outcome
-from flows.engine.conversation import Conversation
-from flows.engine.loader import LoadedFlow
-from flows.engine.state import CANCELLED, COMPLETED, DECLINED, ESCALATED, IntakeState
-from flows.engine.values import Action, ActionKind, PromptKind
+from flows.engine.conversation.alerts import Outcome
+from flows.engine.conversation.state import CANCELLED, COMPLETED, DECLINED, ESCALATED, IntakeState
+from flows.engine.conversation.turns import Conversation
+from flows.engine.conversation.values import Action, ActionKind, PromptKind
+from flows.engine.loading.loader import LoadedFlow
 from tests.flows.engine_chat import PLACES, small_flow
 
 SMALL = Conversation(small_flow())

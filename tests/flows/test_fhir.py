@@ -11,15 +11,15 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import ValidationError
 
-from flows.engine.fhir import (
+from flows.engine.format.model import Flow
+from flows.engine.records.fhir import (
     build_bundle,
     build_questionnaire,
     build_response,
     check_response,
     to_json,
 )
-from flows.engine.model import Flow
-from flows.engine.record import ReviewRecord
+from flows.engine.records.record import ReviewRecord
 from tests.flows.review_seed import bundled_flow, complete_answers
 from tests.flows.sample_flow import sample_answers, sample_flow, sample_flow_data
 

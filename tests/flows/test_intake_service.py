@@ -15,10 +15,10 @@ from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 from bot.composition import build_services
-from flows.engine.loader import LoadedFlow
-from flows.engine.prompts import Placeholders
-from flows.engine.values import Action, ActionKind, Inbound, Profile, PromptKind, Turn
-from flows.intake import IntakeService
+from flows.engine.conversation.prompts import Placeholders
+from flows.engine.conversation.values import Action, ActionKind, Inbound, Profile, PromptKind, Turn
+from flows.engine.loading.loader import LoadedFlow
+from flows.intake.service import IntakeService
 from storage.database import Database
 from storage.sealing import new_key
 from storage.tables import (

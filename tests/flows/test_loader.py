@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.engine.loader import load_flow_file, load_flow_text, load_flows_dir
-from flows.engine.problems import FlowError, Problem
+from flows.engine.format.problems import FlowError, Problem
+from flows.engine.loading.loader import load_flow_file, load_flow_text, load_flows_dir
 from tests.flows.conftest import FlowText
 
 DAMAGE = [

@@ -10,9 +10,16 @@ from typing import Any
 
 import pytest
 
-from flows.engine.loader import LoadedFlow
-from flows.engine.model import Flow, Step
-from flows.engine.parsing import Accepted, Rejected, describe, match_option, parse, parse_duration
+from flows.engine.conversation.parsing import (
+    Accepted,
+    Rejected,
+    describe,
+    match_option,
+    parse,
+    parse_duration,
+)
+from flows.engine.format.model import Flow, Step
+from flows.engine.loading.loader import LoadedFlow
 
 
 @pytest.fixture(scope="module")

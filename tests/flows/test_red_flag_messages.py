@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from bot.settings import BUNDLED_FLOWS
-from flows.engine.conversation import Conversation
-from flows.engine.values import PromptKind
+from flows.engine.conversation.turns import Conversation
+from flows.engine.conversation.values import PromptKind
 from flows.registry import load_active
 from tests.flows.engine_chat import PLACES, EngineChat
 

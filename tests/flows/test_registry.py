@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from bot.composition import Services, build_services
-from flows.engine.problems import FlowError
+from flows.engine.format.problems import FlowError
 from storage.tables import FlowVersion, IntakeSession
 from tests.conftest import make_settings, say
 from tests.flows.conftest import FlowText

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from flows.review import ReviewService
-from flows.review_records import BadFormat, ReviewError, UnknownItem, WrongState
+from flows.review.records import BadFormat, ReviewError, UnknownItem, WrongState
+from flows.review.service import ReviewService
 from storage import outbox as outbox_rows
 from storage import queue
 from storage.database import Database

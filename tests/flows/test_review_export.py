@@ -7,8 +7,8 @@ import io
 import json
 from datetime import UTC, datetime
 
-from flows.engine.export import CSV_COLUMNS, csv_rows, export_record, item_row, write_csv
-from flows.engine.record import RaisedFlag, ReviewRecord
+from flows.engine.records.export import CSV_COLUMNS, csv_rows, export_record, item_row, write_csv
+from flows.engine.records.record import RaisedFlag, ReviewRecord
 from tests.flows.sample_flow import sample_answers, sample_flow
 
 RECORD = ReviewRecord(

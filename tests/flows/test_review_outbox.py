@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.review_outbox import BACKOFF_CAP, LEASE_SECONDS, Wakeup, backoff
+from flows.review.outbox import BACKOFF_CAP, LEASE_SECONDS, Wakeup, backoff
 from storage import outbox as outbox_rows
 from storage import queue
 from storage.database import Database

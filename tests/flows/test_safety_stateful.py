@@ -21,9 +21,9 @@ from sqlmodel import func, select
 
 from bot.composition import Services, build_services
 from bot.settings import BUNDLED_FLOWS, Settings
-from flows.engine.loader import LoadedFlow
-from flows.engine.values import Action, ActionKind, Inbound, Prompt, PromptKind, Turn
-from flows.engine.wording import findings
+from flows.engine.conversation.values import Action, ActionKind, Inbound, Prompt, PromptKind, Turn
+from flows.engine.loading.loader import LoadedFlow
+from flows.engine.safety.wording import findings
 from flows.registry import load_active
 from storage.tables import Answer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flows.engine.schema import SCHEMA_PATH, flow_json_schema, render_schema
+from flows.engine.format.schema import SCHEMA_PATH, flow_json_schema, render_schema
 
 
 def test_committed_schema_matches_the_models() -> None:

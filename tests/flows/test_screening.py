@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.engine.loader import load_flow_file
-from flows.engine.model import Flow, Level
-from flows.engine.screening import Screener, ScreenResult
+from flows.engine.format.model import Flow, Level
+from flows.engine.loading.loader import load_flow_file
+from flows.engine.safety.screening import Screener, ScreenResult
 
 BUNDLED = Path(__file__).resolve().parents[2] / "flows" / "definitions" / "gut_health.yaml"
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flows.engine.record import RaisedFlag, ReviewRecord, duration_words
-from flows.engine.summary import (
+from flows.engine.records.record import RaisedFlag, ReviewRecord, duration_words
+from flows.engine.records.summary import (
     TELEGRAM_LIMIT,
     card_text,
     render_full_answers,

@@ -24,7 +24,7 @@ from sqlmodel import SQLModel, col, select
 from bot.composition import Services, build_services
 from bot.settings import BUNDLED_FLOWS
 from bot.terminal import TERMINAL_USER_ID, TerminalChat
-from flows.engine.loader import LoadedFlow, load_flow_file
+from flows.engine.loading.loader import LoadedFlow, load_flow_file
 from storage.database import Database
 from storage.tables import Answer, IntakeSession, Patient, ReviewItem
 from tests.conftest import BOOKING_URL, EMERGENCY_NUMBER, make_settings

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from flows.engine import validator, wording
-from flows.engine.loader import load_flow_text
-from flows.engine.problems import FlowError, Problem, SourceMap
+from flows.engine.format.problems import FlowError, Problem, SourceMap
+from flows.engine.loading.loader import load_flow_text
+from flows.engine.safety import wording
+from flows.engine.validation import validator
 from tests.flows.conftest import FlowText
 
 BLOOD_STEP = """\

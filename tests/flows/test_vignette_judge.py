@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.engine.loader import load_flow_file
-from flows.engine.model import Flow
-from flows.engine.values import ActionKind, PromptKind
-from flows.vignettes import (
+from flows.engine.conversation.values import ActionKind, PromptKind
+from flows.engine.format.model import Flow
+from flows.engine.loading.loader import load_flow_file
+from tests.safety.player import (
     PLACES,
     BotMessage,
     Exchange,

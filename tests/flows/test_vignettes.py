@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.engine.conversation import Conversation
-from flows.engine.loader import load_flow_file
-from flows.vignettes import (
+from flows.engine.conversation.turns import Conversation
+from flows.engine.loading.loader import load_flow_file
+from tests.safety.player import (
     LEVELS,
     Run,
     Vignette,
@@ -18,11 +18,11 @@ from flows.vignettes import (
     replay_all,
     tally,
 )
+from tests.safety.stories import SUITE
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "flows" / "definitions" / "gut_health.yaml"
-STORIES = Path(__file__).resolve().parent / "vignettes"
-VIGNETTES, DEFAULTS = load_vignettes(STORIES)
+VIGNETTES, DEFAULTS = load_vignettes(SUITE)
 CASES = [(v, said) for v in VIGNETTES for said in (v.say or [None])]
 
 
@@ -102,5 +102,5 @@ def test_tally_counts_sensitivity_and_over_triage() -> None:
 
 def test_replay_all_runs_every_paraphrase(conversation: Conversation) -> None:
     """`replay_all` makes one run per paraphrase (one per story without paraphrases)."""
-    runs = replay_all(conversation, STORIES)
+    runs = replay_all(conversation, SUITE)
     assert len(runs) == len(CASES)

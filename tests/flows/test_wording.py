@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.engine import wording
-from flows.engine.loader import load_flow_file, load_flow_text
-from flows.engine.problems import FlowError, Problem
+from flows.engine.format.problems import FlowError, Problem
+from flows.engine.loading.loader import load_flow_file, load_flow_text
+from flows.engine.safety import wording
 from tests.flows.conftest import FlowText
 
 BUNDLED = Path(__file__).resolve().parents[2] / "flows" / "definitions" / "gut_health.yaml"

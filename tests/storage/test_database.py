@@ -15,9 +15,9 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from flows.engine.loader import LoadedFlow
-from flows.engine.values import Action, ActionKind, Inbound
-from flows.intake import IntakeService
+from flows.engine.conversation.values import Action, ActionKind, Inbound
+from flows.engine.loading.loader import LoadedFlow
+from flows.intake.service import IntakeService
 from flows.registry import FlowRegistry
 from storage import intakes
 from storage.database import Database, StorageError

@@ -17,7 +17,7 @@ from sqlmodel import select
 from bot.composition import Services, build_services
 from bot.settings import Settings
 from bot.terminal import TerminalChat
-from flows.engine.values import Action, ActionKind, Inbound
+from flows.engine.conversation.values import Action, ActionKind, Inbound
 from storage.tables import ReviewItem
 from tests.storage.postgres import fresh_schema, requires_postgres
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from flows.review_outbox import ReviewOutbox
+from flows.review.outbox import ReviewOutbox
 from storage import queue
 from storage.database import Database
 from storage.migrate import upgrade

@@ -1,0 +1,107 @@
+"""A flow compiled to a `transitions` Machine: states are step ids, `advance` follows `next`.
+
+One Machine per flow version, built once with `model=None` and `auto_transitions=False`.
+Conditions are Python callables built from the validated condition data, never names that
+`transitions` would import. A turn attaches the runtime state at its saved step and detaches
+it in a `finally` (PITFALLS.md: keeping every patient attached costs memory and time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from transitions import EventData, Machine
+
+from flows.engine.conversation.state import IntakeState
+from flows.engine.format.conditions import holds, referenced_steps
+from flows.engine.format.model import Branch, Condition, Flow, Step
+
+ADVANCE = "advance"
+
+
+class _PlainMachine(Machine):
+    """A Machine that gives attached models only their triggers.
+
+    `transitions` also adds an `is_<step>()` helper per state to every attached model and
+    binds `on_enter_<step>` methods it finds on it. The runtime state uses neither, and with
+    one helper per step that was most of the cost of attaching a model each turn.
+    """
+
+    def _add_model_to_state(self, state: Any, model: Any) -> None:
+        return None
+
+
+class FlowMachine:
+    """The compiled machine of one flow version, plus step lookups."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.step_ids = list(flow.steps)
+        self.index = {step_id: i for i, step_id in enumerate(self.step_ids)}
+        self.routing_steps = routing_steps(flow)  # the answers that decide the path
+        self.remaining_cache: dict[tuple[object, ...], int] = {}
+        self.machine = _PlainMachine(
+            model=None,
+            states=self.step_ids,
+            initial=flow.start,
+            auto_transitions=False,
+            send_event=True,
+        )
+        for step_id, step in flow.steps.items():
+            for branch in branches(step):
+                self.machine.add_transition(
+                    ADVANCE, source=step_id, dest=branch.goto, conditions=_guard(branch.when)
+                )
+
+    def step(self, step_id: str) -> Step:
+        """The step with this id."""
+        return self.flow.steps[step_id]
+
+    @contextmanager
+    def attached(self, state: IntakeState) -> Iterator[IntakeState]:
+        """`state` attached to the machine at its saved step for the duration of a turn."""
+        self.machine.add_model(state, initial=state.state)
+        try:
+            yield state
+        finally:
+            self.machine.remove_model(state)
+
+    def advance(self, state: IntakeState) -> bool:
+        """Follow the current step's `next` (state must be attached); False at an end."""
+        if not self.machine.get_triggers(state.state):
+            return False
+        return bool(self.machine.events[ADVANCE].trigger(state))
+
+
+def routing_steps(flow: Flow) -> tuple[str, ...]:
+    """Every step whose answer a `next` or `ask_when` condition reads, sorted."""
+    found: set[str] = set()
+    for step in flow.steps.values():
+        conditions = [b.when for b in branches(step)] + [step.ask_when]
+        for condition in conditions:
+            if condition is not None:
+                found.update(c.answer for c in referenced_steps(condition))
+    return tuple(sorted(found))
+
+
+def branches(step: Step) -> Iterator[Branch]:
+    """The step's `next` as an ordered list of branches."""
+    if step.next is None:
+        return
+    if isinstance(step.next, str):
+        yield Branch(goto=step.next)
+    else:
+        yield from step.next
+
+
+def _guard(condition: Condition | None) -> list[str | Callable[..., bool | None]]:
+    if condition is None:
+        return []
+
+    def check(event: EventData) -> bool:
+        model: Any = event.model
+        return holds(condition, model.answers)
+
+    return [check]

@@ -1,0 +1,217 @@
+"""Building the `Prompt` values a turn sends: questions, the review screen, notices, escalations.
+
+Texts come from the flow; the only values filled in are the configured booking link and
+emergency number (`Placeholders`). Progress is an estimate: answered questions plus the
+questions the current answers lead to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flows.engine.conversation.machine import FlowMachine, branches
+from flows.engine.conversation.parsing import describe
+from flows.engine.conversation.state import IntakeState
+from flows.engine.conversation.values import Choice, Prompt, PromptKind
+from flows.engine.format.conditions import holds
+from flows.engine.format.model import (
+    ChoiceAnswer,
+    Flow,
+    MultiAnswer,
+    ScaleAnswer,
+    Step,
+    YesNoAnswer,
+)
+
+CONFIRM = "confirm"
+REVIEW_PICK = "review_pick"
+
+
+@dataclass(frozen=True, slots=True)
+class Placeholders:
+    """Values the engine fills into flow texts."""
+
+    booking_url: str = ""
+    emergency_number: str = ""
+
+    def fill(self, text: str) -> str:
+        """`text` with {booking_url} and {emergency_number} replaced."""
+        return text.replace("{booking_url}", self.booking_url).replace(
+            "{emergency_number}", self.emergency_number
+        )
+
+
+class PromptBuilder:
+    """Builds prompts for one flow in one language."""
+
+    def __init__(self, fm: FlowMachine, places: Placeholders, language: str | None) -> None:
+        self.fm = fm
+        self.flow: Flow = fm.flow
+        self.places = places
+        self.language = language
+
+    def text(self, value: object) -> str:
+        """A flow Text in the patient's language, placeholders filled."""
+        return self.places.fill(self.flow.text(value, self.language))  # type: ignore[arg-type]
+
+    def message(self, key: str, **values: object) -> str:
+        """A `messages` entry, placeholders filled."""
+        return self.places.fill(self.flow.message(key, self.language, **values))
+
+    def notice(self, key: str, **values: object) -> Prompt:
+        """A plain message from the flow's messages."""
+        return Prompt(text=self.message(key, **values))
+
+    def question(self, state: IntakeState) -> Prompt:
+        """The prompt of the current step (a question, the review screen or an end)."""
+        step = self.fm.step(state.step)
+        kind = step.answer.kind
+        if kind == "review":
+            return self.review_pick(state) if state.picking else self.review(state)
+        if kind in ("end", "info"):
+            return Prompt(text=self.text(step.prompt), kind=_KIND[kind], step=state.step)
+        return Prompt(
+            text=self._question_text(step),
+            kind=PromptKind.QUESTION,
+            step=state.step,
+            step_index=self.fm.index[state.step],
+            answer_kind=kind,
+            choices=self.choices(step, state.selection),
+            multi=kind == "multi",
+            can_back=bool(state.history),
+            can_skip=step.optional,
+            progress=self.progress(state),
+        )
+
+    def choices(self, step: Step, selection: list[str]) -> tuple[Choice, ...]:
+        """The buttons of a step, in option order (the order button indexes refer to)."""
+        spec = step.answer
+        if isinstance(spec, ChoiceAnswer | MultiAnswer):
+            return tuple(
+                Choice(o.value, self.text(o.label), o.value in selection) for o in spec.options
+            )
+        if isinstance(spec, YesNoAnswer):
+            return (Choice("yes", self.message("yes")), Choice("no", self.message("no")))
+        if isinstance(spec, ScaleAnswer):
+            return tuple(Choice(str(n), str(n)) for n in range(11))
+        return ()
+
+    def review(self, state: IntakeState) -> Prompt:
+        """The review screen: every answer so far, then Submit / Change."""
+        lines = [self.message("review_intro"), ""]
+        lines += [f"{label}: {answer}" for _, label, answer in self.answered(state)]
+        return Prompt(
+            text="\n".join(lines),
+            kind=PromptKind.REVIEW,
+            step=state.step,
+            step_index=self.fm.index[state.step],
+            answer_kind="review",
+            choices=(
+                Choice("submit", self.message("submit")),
+                Choice("change", self.message("change")),
+            ),
+            can_back=bool(state.history),
+        )
+
+    def review_pick(self, state: IntakeState) -> Prompt:
+        """Which answer to change: one button per answered question."""
+        return Prompt(
+            text=self.message("review_change"),
+            kind=PromptKind.REVIEW,
+            step=state.step,
+            step_index=self.fm.index[state.step],
+            answer_kind=REVIEW_PICK,
+            choices=tuple(Choice(step_id, label) for step_id, label, _ in self.answered(state)),
+            can_back=True,
+        )
+
+    def answered(self, state: IntakeState) -> list[tuple[str, str, str]]:
+        """(step id, label, answer) for every question passed, in order."""
+        rows = []
+        for step_id in state.history:
+            step = self.fm.step(step_id)
+            label = self.text(step.label or step.prompt)
+            if step_id in state.answers:
+                answer = describe(step, state.answers[step_id], self.flow, self.language)
+            else:
+                answer = self.message("review_empty_answer")
+            rows.append((step_id, label, answer))
+        return rows
+
+    def confirm(self, state: IntakeState, flag_id: str) -> Prompt:
+        """The "Did you mean ...?" question for a flag found in vague words."""
+        rule = next(r for r in self.flow.screening.red_flags if r.flag == flag_id)
+        return Prompt(
+            text=self.text(rule.confirm),
+            kind=PromptKind.QUESTION,
+            step=state.step,
+            step_index=self.fm.index[state.step],
+            answer_kind=CONFIRM,
+            choices=(
+                Choice("yes", self.message("confirm_yes")),
+                Choice("no", self.message("confirm_no")),
+            ),
+        )
+
+    def escalation(self, flag_id: str, level: str) -> Prompt:
+        """The message of a raised red flag, in the words of the level it was raised to.
+
+        A modifier can raise a flag above its own level; its message then comes from the
+        first flag of the flow written for that level, so a patient told the intake has
+        stopped is never told it can wait until tomorrow.
+        """
+        rule = self.flow.flag(flag_id)
+        if rule.level.value != level:
+            rule = next((r for r in self.flow.red_flags if r.level.value == level), rule)
+        return Prompt(text=self.text(rule.message), kind=PromptKind.ESCALATION, level=level)
+
+    def progress(self, state: IntakeState) -> tuple[int, int]:
+        """(this question's number, about how many questions in all)."""
+        done = len(state.history)
+        return done + 1, done + self.remaining(state)
+
+    def remaining(self, state: IntakeState) -> int:
+        """Questions from the current step to the review or end, given the answers so far."""
+        key = (state.step, *(_hashable(state.answers.get(s)) for s in self.fm.routing_steps))
+        cached = self.fm.remaining_cache.get(key)
+        if cached is None:
+            cached = self._walk(state)
+            if len(self.fm.remaining_cache) > REMAINING_CACHE_SIZE:
+                self.fm.remaining_cache.clear()
+            self.fm.remaining_cache[key] = cached
+        return cached
+
+    def _walk(self, state: IntakeState) -> int:
+        count, step_id, seen = 0, state.step, set()
+        while step_id not in seen:
+            seen.add(step_id)
+            step = self.fm.step(step_id)
+            asked = step.ask_when is None or holds(step.ask_when, state.answers)
+            count += int(step.is_question and asked)
+            target = _first_branch(step, state)
+            if target is None:
+                break
+            step_id = target
+        return max(count, 1)
+
+    def _question_text(self, step: Step) -> str:
+        text = self.text(step.prompt)
+        spec = step.answer
+        if isinstance(spec, ScaleAnswer):
+            text += f"\n0 = {self.text(spec.low)} · 10 = {self.text(spec.high)}"
+        return text
+
+
+_KIND = {"end": PromptKind.END, "info": PromptKind.INFO}
+REMAINING_CACHE_SIZE = 20_000
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _first_branch(step: Step, state: IntakeState) -> str | None:
+    for branch in branches(step):
+        if branch.when is None or holds(branch.when, state.answers):
+            return branch.goto
+    return None

@@ -1,0 +1,451 @@
+"""The flow format: pydantic models that are the single source of truth for flow files.
+
+A flow file is YAML; `flows.engine.loading.loader` parses it and validates it into a `Flow`. The
+JSON Schema at `flows/flow.schema.json` is generated from `Flow` (see
+`flows.engine.format.schema`). Conditions are structured data; they are interpreted by
+`flows.engine.format.conditions` and never evaluated as code or handed to `transitions` as
+names.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+OptionValue = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=32)]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
+
+Text = str | dict[LanguageCode, str]
+"""Patient-facing text: one string (the default language) or a mapping language -> string."""
+
+
+class Strict(BaseModel):
+    """Base for flow models: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Level(StrEnum):
+    """Red-flag levels, most urgent first."""
+
+    EMERGENCY = "emergency"
+    SAME_DAY = "same_day"
+    SOON = "soon"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent level."""
+        return list(Level).index(self)
+
+
+# --- conditions (mirror FHIR SDC enableWhen) -------------------------------------------------
+
+Scalar = str | int | float | bool
+
+
+class Compare(Strict):
+    """A test of one answer: exactly one operator key besides `answer`."""
+
+    answer: StepId
+    equals: Scalar | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+    includes: str | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    answered: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Compare:
+        ops = self.operators()
+        if len(ops) != 1:
+            raise ValueError(
+                f"a condition on '{self.answer}' needs exactly one operator "
+                f"(equals, in, includes, gt, gte, lt, lte, answered); found {len(ops)}"
+            )
+        return self
+
+    def operators(self) -> list[str]:
+        """Names of the operators set on this comparison."""
+        names = ("equals", "in_", "includes", "gt", "gte", "lt", "lte", "answered")
+        return [n.rstrip("_") for n in names if getattr(self, n) is not None]
+
+    @property
+    def operator(self) -> str:
+        """The one operator this comparison uses."""
+        return self.operators()[0]
+
+
+class AllOf(Strict):
+    """True when every condition is true."""
+
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(Strict):
+    """True when at least one condition is true."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotOf(Strict):
+    """True when the condition is false."""
+
+    not_: Condition = Field(alias="not")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Condition = Compare | AllOf | AnyOf | NotOf
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+class Option(Strict):
+    """One button: a stable value (stored, exported) and its label."""
+
+    value: OptionValue
+    label: Text
+
+
+class ChoiceAnswer(Strict):
+    """Pick one option (buttons)."""
+
+    kind: Literal["choice"]
+    options: list[Option] = Field(min_length=2)
+
+
+class MultiAnswer(Strict):
+    """Pick any number of options (toggle buttons and Done); `none` is exclusive."""
+
+    kind: Literal["multi"]
+    options: list[Option] = Field(min_length=2)
+    none: OptionValue | None = None
+
+
+class ScaleAnswer(Strict):
+    """A 0-10 scale (buttons), with words for both ends."""
+
+    kind: Literal["scale"]
+    low: Text
+    high: Text
+
+
+class NumberAnswer(Strict):
+    """A whole number within bounds."""
+
+    kind: Literal["number"]
+    min: int
+    max: int
+    unit: Text | None = None
+
+
+class YesNoAnswer(Strict):
+    """Yes or no (buttons); the labels come from the flow's `messages`."""
+
+    kind: Literal["yes_no"]
+
+
+class TextAnswer(Strict):
+    """Free text up to a length; always screened for red flags and questions."""
+
+    kind: Literal["text"]
+    max_length: int = Field(default=500, ge=1, le=3000)
+
+
+class DurationAnswer(Strict):
+    """A duration in words ("3 weeks", "2 months"); stored as days."""
+
+    kind: Literal["duration"]
+    max_days: int = Field(default=36500, ge=1)
+
+
+class InfoAnswer(Strict):
+    """A message with no answer; the flow moves on at once."""
+
+    kind: Literal["info"]
+
+
+class ReviewAnswer(Strict):
+    """The review screen: every answer so far, change any, then submit."""
+
+    kind: Literal["review"]
+
+
+class EndAnswer(Strict):
+    """An end of the intake; `outcome` says how it is recorded."""
+
+    kind: Literal["end"]
+    outcome: Literal["completed", "declined"] = "completed"
+
+
+AnswerSpec = Annotated[
+    ChoiceAnswer
+    | MultiAnswer
+    | ScaleAnswer
+    | NumberAnswer
+    | YesNoAnswer
+    | TextAnswer
+    | DurationAnswer
+    | InfoAnswer
+    | ReviewAnswer
+    | EndAnswer,
+    Field(discriminator="kind"),
+]
+
+QUESTION_KINDS = frozenset({"choice", "multi", "scale", "number", "yes_no", "text", "duration"})
+
+
+# --- steps -----------------------------------------------------------------------------------
+
+
+class Branch(Strict):
+    """One entry of a conditional `next`: go to `goto` when `when` holds (or always)."""
+
+    when: Condition | None = None
+    goto: StepId
+
+
+Next = StepId | list[Branch]
+
+
+class Step(Strict):
+    """One question or message of the intake."""
+
+    prompt: Text
+    answer: AnswerSpec
+    next: Next | None = None
+    label: Text | None = Field(
+        default=None, description="Short name for the review screen and clinician summary."
+    )
+    section: str | None = Field(
+        default=None, description="Summary section id (see the flow's `sections`)."
+    )
+    ask_when: Condition | None = Field(
+        default=None, description="Ask only when this holds; otherwise move on (FHIR enableWhen)."
+    )
+    optional: bool = Field(default=False, description="The patient may skip this question.")
+
+    @property
+    def kind(self) -> str:
+        """The answer kind of this step."""
+        return self.answer.kind
+
+    @property
+    def is_question(self) -> bool:
+        """Whether the step waits for a patient answer that is stored."""
+        return self.answer.kind in QUESTION_KINDS
+
+
+# --- safety ----------------------------------------------------------------------------------
+
+
+class RedFlag(Strict):
+    """A red-flag rule, evaluated after every answer."""
+
+    id: StepId
+    level: Level
+    when: Condition
+    label: Text = Field(description="Short clinician-facing name of the flag.")
+    message: Text = Field(description="What the patient is told when the flag is raised.")
+
+
+class Modifier(Strict):
+    """Raises the listed flags by `raise_by` levels when `when` holds (e.g. bleeding on NSAIDs)."""
+
+    id: StepId
+    when: Condition
+    flags: list[StepId] = Field(min_length=1)
+    raise_by: int = Field(default=1, ge=1, le=2)
+
+
+class PhraseRule(Strict):
+    """Lay phrases that raise a red flag when typed at any step (per language)."""
+
+    flag: StepId
+    phrases: dict[LanguageCode, list[str]]
+    unsure: dict[LanguageCode, list[str]] = Field(
+        default_factory=dict,
+        description="Vaguer phrases that trigger a confirming question instead.",
+    )
+    confirm: Text = Field(description="The confirming question: 'Did you mean ...?'")
+
+
+class Lexicon(Strict):
+    """Word knowledge of one language for the screen: spellings, clause breaks, conditions."""
+
+    variants: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="A word and its other spellings or forms (poo: [poop, stool]).",
+    )
+    clause_breaks: list[str] = Field(
+        default_factory=list, description="Words that end a clause, like 'but'."
+    )
+    not_negations: list[str] = Field(
+        default_factory=list,
+        description="Phrases with a negation word that negate nothing ('can't stop').",
+    )
+    fillers: list[str] = Field(
+        default_factory=list,
+        description="Words that may stand between a negation and a phrase ('had', 'any').",
+    )
+    conditions: list[str] = Field(
+        default_factory=list,
+        description="Condition names; '{condition}' in a question phrase stands for each.",
+    )
+
+
+class Screening(Strict):
+    """Free-text screening data, reviewable by clinicians; code only matches."""
+
+    red_flags: list[PhraseRule] = Field(default_factory=list)
+    negations: dict[LanguageCode, list[str]] = Field(default_factory=dict)
+    diagnosis_seeking: dict[LanguageCode, list[str]] = Field(default_factory=dict)
+    advice_seeking: dict[LanguageCode, list[str]] = Field(default_factory=dict)
+    lexicon: dict[LanguageCode, Lexicon] = Field(default_factory=dict)
+
+
+class WorkupHint(Strict):
+    """A panel the answers point at, for the clinician summary only."""
+
+    panel: StepId
+    label: Text
+    when: Condition
+    reason: Text
+
+
+class Section(Strict):
+    """A heading of the clinician summary."""
+
+    id: StepId
+    title: Text
+
+
+class Consent(Strict):
+    """Which step asks for consent and which option value grants it."""
+
+    step: StepId
+    accept: OptionValue
+
+
+class WordingException(Strict):
+    """A reviewed exception to the wording lint: `phrase` may appear in `where`."""
+
+    where: str = Field(description="A step id, or messages.<key>, or red_flags.<id>.")
+    phrase: str
+    reason: str
+    reviewed_by: str
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+class Messages(Strict):
+    """Every patient-facing sentence that is not a step prompt. Placeholders in braces."""
+
+    yes: Text
+    no: Text
+    back: Text
+    skip: Text
+    done: Text
+    submit: Text
+    change: Text
+    none_selected: Text
+    progress: Text = Field(description="Placeholders: {n}, {total}.")
+    invalid_choice: Text
+    invalid_multi: Text
+    invalid_multi_none: Text
+    invalid_scale: Text
+    invalid_number: Text = Field(description="Placeholders: {min}, {max}.")
+    invalid_yes_no: Text
+    text_empty: Text
+    text_too_long: Text = Field(description="Placeholder: {max}.")
+    invalid_duration: Text
+    review_intro: Text
+    review_change: Text
+    review_empty_answer: Text
+    resume: Text
+    restarted: Text
+    nothing_to_undo: Text
+    help: Text
+    finished: Text
+    diagnosis_refusal: Text
+    advice_refusal: Text
+    confirm_yes: Text
+    confirm_no: Text
+    unsupported_input: Text
+    private_only: Text
+    stale_button: Text
+    status: Text = Field(description="Placeholders: {n}, {total}.")
+    no_intake: Text
+    cancelled: Text
+    delete_confirm: Text
+    delete_yes: Text
+    delete_no: Text
+    deleted: Text
+    delete_kept: Text
+    mydata_header: Text
+    mydata_empty: Text
+    not_available: Text
+    blocked_until_consent: Text
+
+
+# --- the flow --------------------------------------------------------------------------------
+
+
+class Flow(Strict):
+    """A whole intake flow, as an operator writes it."""
+
+    id: StepId
+    version: int = Field(ge=1)
+    title: Text
+    languages: list[LanguageCode] = Field(min_length=1)
+    start: StepId
+    consent: Consent
+    sections: list[Section] = Field(default_factory=list)
+    steps: dict[StepId, Step] = Field(min_length=1)
+    red_flags: list[RedFlag] = Field(default_factory=list)
+    modifiers: list[Modifier] = Field(default_factory=list)
+    screening: Screening = Field(default_factory=Screening)
+    workup: list[WorkupHint] = Field(default_factory=list)
+    messages: Messages
+    wording_exceptions: list[WordingException] = Field(default_factory=list)
+
+    @property
+    def default_language(self) -> str:
+        """The first listed language."""
+        return self.languages[0]
+
+    def text(self, value: Text, language: str | None = None) -> str:
+        """Resolve a `Text` in `language`, falling back to the default language."""
+        if isinstance(value, str):
+            return value
+        lang = language if language in value else self.default_language
+        return value.get(lang) or next(iter(value.values()))
+
+    def message(self, key: str, language: str | None = None, **values: Any) -> str:
+        """A `messages` entry in `language` with its placeholders filled."""
+        raw = self.text(getattr(self.messages, key), language)
+        return raw.format(**values) if values else raw
+
+    def flag(self, flag_id: str) -> RedFlag:
+        """The red-flag rule with this id."""
+        for rule in self.red_flags:
+            if rule.id == flag_id:
+                return rule
+        raise KeyError(flag_id)
+
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotOf.model_rebuild()
+Branch.model_rebuild()
+Step.model_rebuild()
+Flow.model_rebuild()

@@ -1,0 +1,135 @@
+"""The facts of one queued intake that the clinician side renders: ids, priority, flags, people.
+
+A `ReviewRecord` is a plain value built by the review service from the database; the summary,
+the exports and the FHIR mapping read it and never touch storage. Answers travel beside it as
+a dict step id -> value. `answer_text` turns one stored value into words for a clinician.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flows.engine.format.model import (
+    ChoiceAnswer,
+    Flow,
+    MultiAnswer,
+    NumberAnswer,
+    Step,
+)
+
+PRIORITY_WORDS = {
+    "emergency": "EMERGENCY",
+    "same_day": "SAME DAY",
+    "soon": "SEE A DOCTOR SOON",
+    "routine": "ROUTINE",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedFlag:
+    """A red flag raised during an intake, at the level it was raised."""
+
+    id: str
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """One review item with its intake and patient, as the clinician side sees them."""
+
+    item_id: int
+    intake_id: int
+    priority: str
+    status: str
+    red_flags: tuple[RaisedFlag, ...]
+    flow_id: str
+    flow_version: int
+    intake_status: str
+    queued_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    telegram_user_id: int | None = None
+    display_name: str | None = None
+    username: str | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    note: str | None = None
+
+
+def priority_words(priority: str) -> str:
+    """The priority as the first line of a summary says it."""
+    return PRIORITY_WORDS.get(priority, priority.upper())
+
+
+def step_label(flow: Flow, step_id: str) -> str:
+    """A question's short label, or the start of its prompt when it has none."""
+    step = flow.steps.get(step_id)
+    if step is None:
+        return step_id
+    if step.label is not None:
+        return flow.text(step.label)
+    prompt = flow.text(step.prompt).strip().splitlines()[0] if flow.text(step.prompt) else step_id
+    return prompt if len(prompt) <= 80 else prompt[:77] + "..."
+
+
+def flag_label(flow: Flow, flag_id: str) -> str:
+    """A red flag's clinician-facing name (its id when the flow no longer has it)."""
+    try:
+        return flow.text(flow.flag(flag_id).label)
+    except KeyError:
+        return flag_id
+
+
+def answer_text(flow: Flow, step_id: str, value: Any) -> str:
+    """One stored answer in words: option labels, units, durations, yes or no."""
+    step = flow.steps.get(step_id)
+    if step is None:
+        return _plain(value)
+    spec = step.answer
+    if isinstance(spec, ChoiceAnswer):
+        return _option_label(flow, step, str(value))
+    if isinstance(spec, MultiAnswer):
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(_option_label(flow, step, str(v)) for v in values) or "none"
+    if spec.kind == "yes_no":
+        return {"yes": "yes", "no": "no", True: "yes", False: "no"}.get(value, _plain(value))
+    if spec.kind == "scale":
+        return f"{value}/10"
+    if isinstance(spec, NumberAnswer) and spec.unit is not None:
+        return f"{value} {flow.text(spec.unit)}"
+    if spec.kind == "duration" and isinstance(value, int):
+        return duration_words(value)
+    return _plain(value)
+
+
+def duration_words(days: int) -> str:
+    """A number of days in words: '3 weeks', '2 months', '45 days (about 6 weeks)'."""
+    for size, unit in ((365, "year"), (30, "month"), (7, "week")):
+        if days >= size and days % size == 0:
+            return _count(days // size, unit)
+    if days >= 60:
+        return f"{_count(days, 'day')} (about {_count(round(days / 30), 'month')})"
+    if days >= 14:
+        return f"{_count(days, 'day')} (about {_count(round(days / 7), 'week')})"
+    return _count(days, "day")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
+def _option_label(flow: Flow, step: Step, value: str) -> str:
+    options = getattr(step.answer, "options", [])
+    for option in options:
+        if option.value == value:
+            return flow.text(option.label)
+    return value
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

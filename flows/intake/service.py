@@ -1,0 +1,310 @@
+"""The intake service: one patient update in, one `Turn` out, in one database transaction.
+
+Transport-neutral: the terminal chat and the Telegram bot both call `handle`. A repeated update
+id changes nothing. Nothing is stored before the patient consents; the session row is created
+when consent is given. When an intake ends (completed, or escalated by an emergency) exactly
+one review item is queued with the most urgent level raised, and the review chat is owed a
+message through the outbox. Blocking database work runs in a worker thread so the event loop
+is never held for longer than one turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from flows.engine.conversation.alerts import Outcome
+from flows.engine.conversation.parsing import Accepted, parse
+from flows.engine.conversation.prompts import Placeholders, PromptBuilder
+from flows.engine.conversation.state import ACTIVE, CANCELLED, ESCALATED, IntakeState
+from flows.engine.conversation.turns import Conversation
+from flows.engine.conversation.values import ActionKind, Inbound, Turn
+from flows.engine.safety.flags import priority
+from flows.intake.patient_data import Deletion, PatientData
+from flows.intake.sessions import restore_state
+from flows.registry import FlowRegistry
+from storage import intakes, queue
+from storage.database import Database
+from storage.tables import IntakeSession, Patient, ProcessedUpdate, ReviewItem, utcnow
+
+log = logging.getLogger(__name__)
+
+ENDED_STATUSES = {"completed", "escalated"}
+
+
+@dataclass
+class _Context:
+    """The loaded pieces of one turn."""
+
+    tx: Session
+    inbound: Inbound
+    patient: Patient | None
+    record: IntakeSession | None
+    conversation: Conversation
+    state: IntakeState
+    stored: dict[str, object]  # the answers as loaded, to write only what changed
+
+
+class IntakeService:
+    """Runs patient turns against the flow registry and the database."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        registry: FlowRegistry,
+        booking_url: str,
+        emergency_number: str,
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.booking_url = booking_url
+        self.emergency_number = emergency_number
+        self.patients = PatientData(database=database, registry=registry, places=self._places)
+        self.on_queued: Callable[[], None] | None = None  # wakes the review-chat delivery
+
+    async def handle(self, inbound: Inbound) -> Turn:
+        """Apply one patient update (in a worker thread)."""
+        return await asyncio.to_thread(self.handle_sync, inbound)
+
+    def handle_sync(self, inbound: Inbound) -> Turn:
+        """Apply one patient update in one transaction."""
+        try:
+            return self._handle_once(inbound)
+        except IntegrityError:
+            # Another instance applied the same update id concurrently: a duplicate.
+            if inbound.update_id is not None and self._seen(inbound.update_id):
+                return Turn(duplicate=True)
+            raise
+
+    def _seen(self, update_id: int) -> bool:
+        with self.database.transaction() as tx:
+            return tx.get(ProcessedUpdate, update_id) is not None
+
+    def _handle_once(self, inbound: Inbound) -> Turn:
+        with self.database.transaction() as tx:
+            if inbound.update_id is not None and not intakes.claim_update(
+                tx, update_id=inbound.update_id
+            ):
+                return Turn(duplicate=True)
+            ctx = self._load(tx, inbound)
+            return self._apply(ctx)
+
+    def message(self, key: str, language: str | None = None) -> str:
+        """A `messages` text of the active flow, placeholders filled."""
+        places = self._places(None)
+        return places.fill(self.registry.active.message(key, self._language(language)))
+
+    # --- one turn --------------------------------------------------------------------------
+
+    def _load(self, tx: Session, inbound: Inbound) -> _Context:
+        patient, record = intakes.find_current(
+            tx, telegram_user_id=inbound.user_id, for_update=True
+        )
+        stored: dict[str, object] = {}
+        if record is not None and record.status == ACTIVE:
+            conversation = self.registry.get(record.flow_id, record.flow_version)
+            stored = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
+            state = restore_state(record, stored, patient)
+        else:
+            conversation = self.registry.active_conversation()
+            state = conversation.new_state(self._language(inbound.profile.language))
+        return _Context(tx, inbound, patient, record, conversation, state, stored)
+
+    def _apply(self, ctx: _Context) -> Turn:
+        action = ctx.inbound.action
+        active = ctx.record is not None and ctx.record.status == ACTIVE
+        if action.kind == ActionKind.RESTART:
+            return self._restart(ctx, active)
+        if not active:
+            return self._before_consent(ctx)
+        if action.kind in _BUTTONS and action.session_id != ctx.record.id:  # type: ignore[union-attr]
+            return Turn(stale=True, session_id=ctx.record.id)  # type: ignore[union-attr]
+        places = self._places(ctx.record)
+        outcome = ctx.conversation.handle(ctx.state, action, places)
+        self._save(ctx)
+        return _turn(outcome, ctx.state, ctx.record)
+
+    def _before_consent(self, ctx: _Context) -> Turn:
+        """A patient with no intake in progress: nothing is stored until they consent."""
+        action = ctx.inbound.action
+        places = self._places(None)
+        if action.kind in _BUTTONS and action.session_id not in (None, 0):
+            return Turn(stale=True)
+        finished = ctx.record is not None and ctx.record.status in ENDED_STATUSES
+        if action.kind == ActionKind.TEXT and finished and not self._answers_start(ctx):
+            return self._after_end(ctx, places)
+        if action.kind in (ActionKind.START, ActionKind.STATUS, ActionKind.BACK):
+            return Turn(prompts=tuple(ctx.conversation.opening(ctx.state, places)))
+        outcome = ctx.conversation.handle(ctx.state, action, places)
+        if self._consented(ctx):
+            self._open_session(ctx)
+            self._save(ctx)
+        return _turn(outcome, ctx.state, ctx.record)
+
+    def _answers_start(self, ctx: _Context) -> bool:
+        """Whether typed text answers the first question (a new intake after an ended one)."""
+        flow = ctx.conversation.flow
+        text = ctx.inbound.action.text or ""
+        parsed = parse(flow.steps[flow.start], text, flow, ctx.state.language)
+        return isinstance(parsed, Accepted)
+
+    def _after_end(self, ctx: _Context, places: Placeholders) -> Turn:
+        """Text after an intake ended: still screened for red flags, else a short reminder."""
+        screen = replace(ctx.inbound.action, kind=ActionKind.SCREEN)
+        outcome = ctx.conversation.handle(ctx.state, screen, places)
+        if outcome.prompts:
+            return _turn(outcome, ctx.state, None)
+        builder = PromptBuilder(ctx.conversation.fm, places, ctx.state.language)
+        return Turn(prompts=(builder.notice("finished"),))
+
+    def _restart(self, ctx: _Context, active: bool) -> Turn:
+        if active and ctx.record is not None:
+            ctx.record.status, ctx.record.ended_at = CANCELLED, utcnow()
+            ctx.tx.add(ctx.record)
+            self._audit(ctx, "intake.restarted")
+        conversation = self.registry.active_conversation()
+        state = conversation.new_state(ctx.state.language)
+        places = self._places(None)
+        builder = PromptBuilder(conversation.fm, places, state.language)
+        prompts = (builder.notice("restarted"), *conversation.opening(state, places))
+        return Turn(prompts=prompts)
+
+    def _consented(self, ctx: _Context) -> bool:
+        consent = ctx.conversation.flow.consent
+        return ctx.state.answers.get(consent.step) == consent.accept
+
+    def _open_session(self, ctx: _Context) -> None:
+        profile, flow = ctx.inbound.profile, ctx.conversation.flow
+        if ctx.patient is None:
+            ctx.patient = intakes.create_patient(
+                ctx.tx,
+                telegram_user_id=ctx.inbound.user_id,
+                language=ctx.state.language,
+                display_name=profile.display_name,
+                username=profile.username,
+                sealer=self.database.sealer,
+            )
+        else:
+            self._refresh_patient(ctx)
+        ctx.record = IntakeSession(
+            patient_id=_id(ctx.patient),
+            flow_id=flow.id,
+            flow_version=flow.version,
+            current_step=ctx.state.step,
+            source=ctx.inbound.source,
+        )
+        ctx.tx.add(ctx.record)
+        ctx.tx.flush()
+        self._audit(ctx, "intake.started")
+
+    def _refresh_patient(self, ctx: _Context) -> None:
+        patient, profile, sealer = ctx.patient, ctx.inbound.profile, self.database.sealer
+        assert patient is not None
+        patient.display_name = sealer.seal_optional(profile.display_name)
+        patient.username = sealer.seal_optional(profile.username)
+        patient.language, patient.consented_at = ctx.state.language, utcnow()
+        patient.unreachable = False
+        ctx.tx.add(patient)
+
+    def _save(self, ctx: _Context) -> None:
+        record, state = ctx.record, ctx.state
+        assert record is not None
+        intakes.save_answers(
+            ctx.tx,
+            session_id=_id(record),
+            before=ctx.stored,
+            after=state.answers,
+            sealer=self.database.sealer,
+        )
+        record.current_step, record.status = state.step, state.status
+        record.state, record.updated_at = state.to_record(), utcnow()
+        if state.ended and record.ended_at is None:
+            record.ended_at = record.updated_at
+            self._finish(ctx)
+        ctx.tx.add(record)
+
+    def _finish(self, ctx: _Context) -> None:
+        record, state = ctx.record, ctx.state
+        assert record is not None
+        self._audit(ctx, f"intake.{state.status}")
+        if state.status not in ENDED_STATUSES:
+            return
+        flags = [{"id": f, "level": level} for f, level in state.raised.items()]
+        item = queue.queue_review(
+            ctx.tx, session_id=_id(record), priority=priority(state.raised), red_flags=flags
+        )
+        queue.enqueue(ctx.tx, topic="review_item", ref_id=_id(item))
+        log.info("intake.queued session=%s review=%s", record.id, item.id)
+        notify = self.on_queued
+        if notify is not None:  # after the commit, so the woken worker sees the new row
+            event.listen(ctx.tx, "after_commit", lambda _tx: notify(), once=True)
+
+    def _audit(self, ctx: _Context, action: str) -> None:
+        queue.audit(
+            ctx.tx,
+            actor=f"patient:{ctx.inbound.user_id}",
+            action=action,
+            session_id=ctx.record.id if ctx.record else None,
+        )
+
+    def _places(self, record: IntakeSession | None) -> Placeholders:
+        intake_id = str(record.id) if record is not None and record.id is not None else ""
+        return Placeholders(
+            booking_url=self.booking_url.replace("{intake_id}", intake_id),
+            emergency_number=self.emergency_number,
+        )
+
+    def _language(self, wanted: str | None) -> str:
+        flow = self.registry.active
+        return wanted if wanted in flow.languages else flow.default_language
+
+    # --- patient data (see flows.intake.patient_data) --------------------------------------------
+
+    async def delete_patient(self, *, user_id: int) -> Deletion:
+        """Erase a patient's answers and personal data; withdraw their queued intakes."""
+        return await asyncio.to_thread(self.patients.delete, user_id=user_id)
+
+    async def patient_copy(self, *, user_id: int) -> list[str]:
+        """The patient's own answers of their latest intake, as lines to send them."""
+        return await asyncio.to_thread(self.patients.copy, user_id=user_id)
+
+    async def mark_unreachable(self, *, user_id: int) -> None:
+        """Note that the patient blocked the bot; their intake stays for the clinician."""
+        await asyncio.to_thread(self.patients.mark_unreachable, user_id=user_id)
+
+
+_BUTTONS = {
+    ActionKind.CHOOSE,
+    ActionKind.TOGGLE,
+    ActionKind.DONE,
+    ActionKind.SKIP,
+    ActionKind.CONFIRM,
+}
+
+
+def _turn(outcome: Outcome, state: IntakeState, record: IntakeSession | None) -> Turn:
+    return Turn(
+        prompts=tuple(outcome.prompts),
+        session_id=record.id if record is not None else None,
+        ended=state.ended,
+        escalation=outcome.escalation,
+        stale=outcome.stale,
+        answered_step=outcome.answered_step,
+        answer_text=outcome.answer_text,
+        refresh=outcome.refresh,
+    )
+
+
+def _id(row: Patient | IntakeSession | ReviewItem) -> int:
+    assert row.id is not None
+    return row.id
+
+
+__all__ = ["ESCALATED", "Deletion", "IntakeService"]

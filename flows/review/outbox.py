@@ -1,0 +1,193 @@
+"""What the review chat is owed: outbox rows turned into messages to send or edit, with backoff.
+
+Transport-neutral: `ReviewOutbox.due` renders each due row as a `Delivery` (send a new card,
+edit the card already in the chat, or skip), the delivery worker in `bot.telegram` carries it
+out and reports back with `delivered` or `failed`. All state is in the database, so a restart
+resumes where it stopped. Failed attempts wait `backoff(attempts)`: exponential, capped; a
+`retry_after` from Telegram is honoured as a floor. Emergency items are handed out first.
+Each row handed out is leased (its next try moved `LEASE_SECONDS` ahead in the same
+conditional update that checks it is still due), so several bot instances sharing one
+database never deliver the same row twice at once.
+Cards are rendered when they are sent, so a late card already shows the item's current status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from flows.engine.records.record import priority_words
+from flows.engine.records.summary import card_text, render_summary
+from flows.review.records import FlowLookup, load_answers, to_record
+from storage import outbox as outbox_rows
+from storage import queue
+from storage.database import Database
+from storage.sealing import SealError
+from storage.tables import OutboxMessage, ReviewItem, utcnow
+
+log = logging.getLogger(__name__)
+BACKOFF_BASE = 2.0  # seconds before the first retry
+BACKOFF_CAP = 300.0  # never wait longer than this between attempts (unless Telegram asks)
+LEASE_SECONDS = 30.0  # a row handed out is another worker's again after this (a crash mid-send)
+BUTTONS = {"pending": ("claim", "full"), "claimed": ("done", "full"), "reviewed": ("full",)}
+FALLBACK_TEXT = (
+    "{priority} · review #{id}\nThe summary could not be rendered ({reason}): "
+    "ask an operator to check the flow files and the encryption key."
+)
+WITHDRAWN_TEXT = "Review #{id}: withdrawn. The patient deleted their data."
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One thing to do in the review chat: `send` a card, `edit` one, or `skip` the row."""
+
+    row_id: int
+    topic: str
+    item_id: int
+    attempts: int
+    kind: str  # send, edit, skip
+    text: str = ""
+    buttons: tuple[str, ...] = ()  # claim, done, full
+    message_id: int | None = None
+    priority: str = "routine"
+
+
+def backoff(attempts: int, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Seconds to wait after `attempts` failed attempts: base, 2 x base, 4 x base ... cap."""
+    return float(min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+class ReviewOutbox:
+    """Hands due outbox rows to the delivery worker and records what became of them."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        flows: FlowLookup,
+        base: float = BACKOFF_BASE,
+        cap: float = BACKOFF_CAP,
+    ) -> None:
+        self.database = database
+        self.flows = flows
+        self.base, self.cap = base, cap
+
+    def due(self, limit: int = 20) -> list[Delivery]:
+        """The rows due now, leased to this worker and rendered, emergencies first."""
+        now = utcnow()
+        until = now + timedelta(seconds=LEASE_SECONDS)
+        with self.database.transaction() as tx:
+            rows = outbox_rows.due_outbox(tx, now=now, limit=limit)
+            leased = [
+                r for r in rows if outbox_rows.lease_outbox(tx, row_id=_id(r), now=now, until=until)
+            ]
+            deliveries = [self._render(tx, row) for row in leased]
+        return sorted(deliveries, key=lambda d: queue.PRIORITY_RANK.get(d.priority, 9))
+
+    def seconds_to_next(self) -> float | None:
+        """Seconds until the next unsent row is due (0 when overdue), or None when none is."""
+        with self.database.transaction() as tx:
+            at = outbox_rows.next_outbox_time(tx)
+        return None if at is None else max(0.0, (at - utcnow()).total_seconds())
+
+    def delivered(self, delivery: Delivery, message_id: int | None = None) -> None:
+        """Record a row as done; a sent card's message id is kept for later edits."""
+        with self.database.transaction() as tx:
+            outbox_rows.mark_sent(tx, row_id=delivery.row_id)
+            if delivery.kind == "send" and message_id is not None:
+                queue.set_review_message(tx, item_id=delivery.item_id, message_id=message_id)
+            if delivery.kind != "skip":
+                queue.audit(
+                    tx,
+                    actor="system",
+                    action=f"review.{delivery.topic}.delivered",
+                    review_item_id=delivery.item_id,
+                    detail=delivery.kind,
+                )
+
+    def failed(self, delivery: Delivery, error: str, retry_after: float | None = None) -> datetime:
+        """Record a failed attempt (error class or API description only); when to try again."""
+        wait = backoff(delivery.attempts + 1, base=self.base, cap=self.cap)
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        at = utcnow() + timedelta(seconds=wait)
+        with self.database.transaction() as tx:
+            outbox_rows.mark_failed(tx, row_id=delivery.row_id, error=error, next_try_at=at)
+        return at
+
+    def _render(self, tx: Session, row: OutboxMessage) -> Delivery:
+        assert row.id is not None
+        skip = Delivery(row.id, row.topic, row.ref_id, row.attempts, kind="skip")
+        item = queue.get_review_item(tx, item_id=row.ref_id)
+        if item is None:
+            return skip
+        skip = replace(skip, priority=item.priority, message_id=item.review_message_id)
+        if item.status == "withdrawn" or row.topic == "review_withdrawn":
+            if item.review_message_id is None:
+                return skip
+            return replace(skip, kind="edit", text=WITHDRAWN_TEXT.format(id=item.id))
+        if row.topic != "review_item" and item.review_message_id is None:
+            return skip  # the card, when it goes, shows the current state
+        return replace(
+            skip,
+            kind="send" if item.review_message_id is None else "edit",
+            text=self._card(tx, item),
+            buttons=BUTTONS.get(item.status, ()),
+        )
+
+    def _card(self, tx: Session, item: ReviewItem) -> str:
+        try:
+            record = to_record(tx, item, self.database.sealer)
+            flow = self.flows(record.flow_id, record.flow_version)
+            answers = load_answers(tx, item, self.database.sealer)
+        except (LookupError, SealError) as exc:  # one unreadable item must not block the rest
+            log.error("review card %s not rendered: %s", item.id, type(exc).__name__)
+            return FALLBACK_TEXT.format(
+                priority=priority_words(item.priority), id=item.id, reason=type(exc).__name__
+            )
+        return card_text(render_summary(flow, record, answers))
+
+
+def _id(row: OutboxMessage) -> int:
+    assert row.id is not None
+    return row.id
+
+
+class Wakeup:
+    """A thread-safe nudge for the delivery worker: `notify` from any thread, `wait` in its loop."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def bind(self) -> None:
+        """Attach to the running event loop (the worker calls this when it starts)."""
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake the worker now; does nothing before it started or after its loop closed."""
+        loop, event = self._loop, self._event
+        if loop is None or event is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(event.set)
+        except RuntimeError:  # the loop closed between the check and the call
+            return
+
+    async def wait(self, timeout: float) -> bool:
+        """Sleep until notified or `timeout` seconds pass; True when notified."""
+        if self._event is None:
+            self.bind()
+        assert self._event is not None
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._event.clear()
+        return True

@@ -1,0 +1,239 @@
+"""The review service: the clinician queue, transport-neutral (Telegram commands and the CLI).
+
+Every method takes the acting person as `actor` ("clinician:<telegram id>", "cli:<name>") and
+writes an audit event (who, what, which item; never answer contents): views, lists, claims,
+releases, reviews, reopenings, exports and denied attempts. State changes are atomic (see
+`storage.queue`); each one owes the review chat an edit of the item's message through the
+outbox and wakes the delivery worker. Methods block: async callers use `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from flows.engine.format.model import Flow
+from flows.engine.records.export import csv_rows, export_record, write_csv
+from flows.engine.records.fhir import build_bundle, to_json
+from flows.engine.records.record import ReviewRecord
+from flows.engine.records.summary import render_full_answers, render_summary
+from flows.review.records import (
+    BadFormat,
+    FlowLookup,
+    ReviewError,
+    WrongState,
+    load_answers,
+    load_item,
+    to_record,
+)
+from storage import queue
+from storage.database import Database
+from storage.tables import ReviewItem
+
+EXPORT_FORMATS = ("json", "csv", "fhir")
+BULK_FORMATS = ("json", "csv")
+PRIORITIES = tuple(queue.PRIORITY_RANK)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """One review item as a clinician reads it: the record, its summary and every answer."""
+
+    record: ReviewRecord
+    summary: str
+    full_answers: str
+
+
+class ReviewService:
+    """Lists, shows, claims, reviews and exports queued intakes, auditing every access."""
+
+    def __init__(
+        self, *, database: Database, flows: FlowLookup, notify: Callable[[], None] | None = None
+    ) -> None:
+        self.database = database
+        self.flows = flows
+        self.notify = notify or (lambda: None)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def list_items(
+        self,
+        actor: str,
+        *,
+        status: str | None = None,
+        priority: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ReviewRecord]:
+        """Items most urgent first, then oldest first, optionally filtered."""
+        _check_filter("status", status, queue.STATUSES)
+        _check_filter("priority", priority, PRIORITIES)
+        with self.database.transaction() as tx:
+            items = queue.list_review_items(
+                tx, status=status, priority=priority, since=since, until=until
+            )
+            queue.audit(tx, actor=actor, action="review.listed", detail=f"{len(items)} items")
+            return [to_record(tx, item, self.database.sealer) for item in items]
+
+    def queue(self, actor: str) -> list[ReviewRecord]:
+        """The pending items, most urgent first."""
+        return self.list_items(actor, status="pending")
+
+    def show(self, actor: str, item_id: int) -> ItemView:
+        """One item with its summary and full answers (audited as a view)."""
+        with self.database.transaction() as tx:
+            item = load_item(tx, item_id)
+            record, flow, answers = self._read(tx, item)
+            _audit(tx, actor, "review.viewed", item)
+        return ItemView(
+            record=record,
+            summary=render_summary(flow, record, answers),
+            full_answers=render_full_answers(flow, record, answers),
+        )
+
+    def stats(self, actor: str) -> dict[tuple[str, str], int]:
+        """How many items there are per (status, priority)."""
+        with self.database.transaction() as tx:
+            counts = queue.count_review_items(tx)
+            queue.audit(tx, actor=actor, action="review.stats")
+            return counts
+
+    def deny(self, actor: str, what: str) -> None:
+        """Record that someone outside the allow-list tried a clinician action."""
+        with self.database.transaction() as tx:
+            queue.audit(tx, actor=actor, action="access.denied", detail=what[:60])
+
+    # --- changing ------------------------------------------------------------------------
+
+    def claim(self, actor: str, item_id: int, *, name: str) -> ReviewRecord:
+        """Claim a pending item for `name`; WrongState when someone else got it first."""
+        return self._change(
+            actor, item_id, "claim", lambda tx: queue.claim_item(tx, item_id=item_id, by=name)
+        )
+
+    def claim_next(self, actor: str, *, name: str) -> ReviewRecord | None:
+        """Claim the most urgent, oldest pending item for `name`; None when the queue is empty."""
+        with self.database.transaction() as tx:
+            item_id = queue.claim_next(tx, by=name)
+            if item_id is None:
+                return None
+            item = load_item(tx, item_id)
+            _audit(tx, actor, "review.claimed", item, "next")
+            queue.enqueue(tx, topic="review_update", ref_id=item_id)
+            record = to_record(tx, item, self.database.sealer)
+        self.notify()
+        return record
+
+    def release(self, actor: str, item_id: int) -> ReviewRecord:
+        """Put a claimed item back in the queue."""
+        return self._change(
+            actor, item_id, "release", lambda tx: queue.release_item(tx, item_id=item_id)
+        )
+
+    def done(self, actor: str, item_id: int, *, name: str, note: str | None) -> ReviewRecord:
+        """Mark an item reviewed by `name`, with an optional note (sealed at rest)."""
+        sealed = self.database.sealer.seal_optional(note or None)
+        return self._change(
+            actor,
+            item_id,
+            "review",
+            lambda tx: queue.mark_reviewed(tx, item_id=item_id, by=name, note=sealed),
+        )
+
+    def reopen(self, actor: str, item_id: int) -> ReviewRecord:
+        """Send a reviewed item back to the queue."""
+        return self._change(
+            actor, item_id, "reopen", lambda tx: queue.reopen_item(tx, item_id=item_id)
+        )
+
+    # --- exporting -----------------------------------------------------------------------
+
+    def export(self, actor: str, item_id: int, fmt: str) -> str:
+        """One item as JSON, CSV or a FHIR Bundle (Questionnaire + QuestionnaireResponse)."""
+        if fmt not in EXPORT_FORMATS:
+            raise BadFormat(fmt, EXPORT_FORMATS)
+        with self.database.transaction() as tx:
+            item = load_item(tx, item_id)
+            record, flow, answers = self._read(tx, item)
+            _audit(tx, actor, "review.exported", item, fmt)
+        if fmt == "fhir":
+            return to_json(build_bundle(flow, record, answers))
+        if fmt == "csv":
+            return write_csv(csv_rows(flow, record, answers))
+        return json.dumps(export_record(flow, record, answers), indent=2, ensure_ascii=False)
+
+    def export_all(self, actor: str, fmt: str, *, status: str | None = None) -> str:
+        """Every item (or those with `status`) as one JSON list or one CSV table."""
+        if fmt not in BULK_FORMATS:
+            raise BadFormat(fmt, BULK_FORMATS)
+        _check_filter("status", status, queue.STATUSES)
+        records, rows = [], []
+        with self.database.transaction() as tx:
+            for item in queue.list_review_items(tx, status=status):
+                record, flow, answers = self._read(tx, item)
+                _audit(tx, actor, "review.exported", item, fmt)
+                records.append(export_record(flow, record, answers))
+                rows.extend(csv_rows(flow, record, answers))
+        if fmt == "csv":
+            return write_csv(rows)
+        return json.dumps(records, indent=2, ensure_ascii=False)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _read(self, tx: Session, item: ReviewItem) -> tuple[ReviewRecord, Flow, dict[str, object]]:
+        record = to_record(tx, item, self.database.sealer)
+        try:
+            flow = self.flows(record.flow_id, record.flow_version)
+        except LookupError as exc:
+            raise ReviewError(
+                f"the flow of review item #{record.item_id} ({record.flow_id} "
+                f"v{record.flow_version}) is not stored"
+            ) from exc
+        return record, flow, load_answers(tx, item, self.database.sealer)
+
+    def _change(
+        self, actor: str, item_id: int, verb: str, apply: Callable[[Session], bool]
+    ) -> ReviewRecord:
+        with self.database.transaction() as tx:
+            load_item(tx, item_id)
+            changed = apply(tx)
+            item = load_item(tx, item_id)
+            if changed:
+                _audit(tx, actor, _past(verb), item)
+                queue.enqueue(tx, topic="review_update", ref_id=item_id)
+                record = to_record(tx, item, self.database.sealer)
+            else:
+                _audit(tx, actor, f"review.{verb}_refused", item, item.status)
+        if not changed:
+            raise WrongState(item_id, verb, item.status, item.claimed_by)
+        self.notify()
+        return record
+
+
+_PAST = {"claim": "claimed", "release": "released", "review": "reviewed", "reopen": "reopened"}
+
+
+def _past(verb: str) -> str:
+    return f"review.{_PAST[verb]}"
+
+
+def _audit(
+    tx: Session, actor: str, action: str, item: ReviewItem, detail: str | None = None
+) -> None:
+    queue.audit(
+        tx,
+        actor=actor,
+        action=action,
+        review_item_id=item.id,
+        session_id=item.session_id,
+        detail=detail,
+    )
+
+
+def _check_filter(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise ReviewError(f"unknown {name} '{value}' (use one of: {', '.join(allowed)})")
