@@ -42,6 +42,7 @@ class FlowMachine:
         self.index = {step_id: i for i, step_id in enumerate(self.step_ids)}
         self.routing_steps = routing_steps(flow)  # the answers that decide the path
         self.remaining_cache: dict[tuple[object, ...], int] = {}
+        self._ahead: dict[str, frozenset[str]] = {}
         self.machine = _PlainMachine(
             model=None,
             states=self.step_ids,
@@ -58,6 +59,19 @@ class FlowMachine:
     def step(self, step_id: str) -> Step:
         """The step with this id."""
         return self.flow.steps[step_id]
+
+    def ahead(self, step_id: str) -> frozenset[str]:
+        """The step and every step its `next` can lead to (the answers still to come)."""
+        found = self._ahead.get(step_id)
+        if found is None:
+            seen, todo = {step_id}, [step_id]
+            while todo:
+                for branch in branches(self.step(todo.pop())):
+                    if branch.goto not in seen:
+                        seen.add(branch.goto)
+                        todo.append(branch.goto)
+            found = self._ahead[step_id] = frozenset(seen)
+        return found
 
     @contextmanager
     def attached(self, state: IntakeState) -> Iterator[IntakeState]:

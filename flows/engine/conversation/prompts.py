@@ -2,7 +2,10 @@
 
 Texts come from the flow; the only values filled in are the configured booking link and
 emergency number (`Placeholders`). Progress is an estimate: answered questions plus the
-questions the current answers lead to.
+questions the answers so far surely lead to. A condition that a later answer could still
+decide counts as false, so the total never goes down as answers come in; it goes up once, on
+the answer that brings in more questions (symptoms chosen, each with its follow-ups). Only a
+`next` branch taken on an answer can lower it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from flows.engine.conversation.machine import FlowMachine, branches
 from flows.engine.conversation.parsing import describe
 from flows.engine.conversation.state import IntakeState
 from flows.engine.conversation.values import Choice, Prompt, PromptKind
-from flows.engine.format.conditions import holds
+from flows.engine.format.conditions import settled
 from flows.engine.format.model import (
     ChoiceAnswer,
     Flow,
@@ -183,12 +186,14 @@ class PromptBuilder:
 
     def _walk(self, state: IntakeState) -> int:
         count, step_id, seen = 0, state.step, set()
+        still_open = self.fm.ahead(state.step)
         while step_id not in seen:
             seen.add(step_id)
             step = self.fm.step(step_id)
-            asked = step.ask_when is None or holds(step.ask_when, state.answers)
+            when = step.ask_when
+            asked = when is None or bool(settled(when, state.answers, still_open))
             count += int(step.is_question and asked)
-            target = _first_branch(step, state)
+            target = _first_branch(step, state, still_open)
             if target is None:
                 break
             step_id = target
@@ -210,8 +215,8 @@ def _hashable(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _first_branch(step: Step, state: IntakeState) -> str | None:
+def _first_branch(step: Step, state: IntakeState, still_open: frozenset[str]) -> str | None:
     for branch in branches(step):
-        if branch.when is None or holds(branch.when, state.answers):
+        if branch.when is None or settled(branch.when, state.answers, still_open):
             return branch.goto
     return None

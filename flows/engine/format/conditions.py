@@ -1,11 +1,13 @@
 """Interpretation of structured conditions over a map of answers (never evaluated as code).
 
 An unanswered or skipped step makes every comparison false, except `answered: false`.
+`settled` reads a condition before every answer is in: a comparison on a step that may still
+be answered is unknown (None), and `all` / `any` / `not` combine unknowns the three-valued way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from flows.engine.format.model import AllOf, AnyOf, Compare, Condition, NotOf
@@ -21,6 +23,23 @@ def holds(condition: Condition, answers: Answers) -> bool:
         return any(holds(c, answers) for c in condition.any)
     if isinstance(condition, NotOf):
         return not holds(condition.not_, answers)
+    return _compare(condition, answers)
+
+
+def settled(condition: Condition, answers: Answers, open_steps: Collection[str]) -> bool | None:
+    """Whether `condition` holds, or None while a step in `open_steps` could still decide it."""
+    if isinstance(condition, AllOf | AnyOf):
+        parts = condition.all if isinstance(condition, AllOf) else condition.any
+        decisive = isinstance(condition, AnyOf)  # any: one True decides; all: one False
+        results = [settled(part, answers, open_steps) for part in parts]
+        if decisive in results:
+            return decisive
+        return None if None in results else not decisive
+    if isinstance(condition, NotOf):
+        inner = settled(condition.not_, answers, open_steps)
+        return None if inner is None else not inner
+    if condition.answer in open_steps and answers.get(condition.answer) is None:
+        return None
     return _compare(condition, answers)
 
 
