@@ -43,10 +43,12 @@ def build_services(
     flow_file: Path | None = None,
     database_url: str | None = None,
     active: LoadedFlow | None = None,
+    typed: bool = False,
 ) -> Services:
     """Open (and migrate) the database, load the active flow, and build the services.
 
     `active` is an already loaded flow to run instead of reading the flow files (tests share one).
+    `typed` runs flows for a channel without buttons (the terminal chat).
     """
     key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
     database = Database(database_url or settings.database_url, sealer=Sealer(key))
@@ -55,7 +57,7 @@ def build_services(
         active = load_active(
             flows_dir=settings.flows_dir, flow_id=settings.flow, flow_file=flow_file
         )
-    registry = FlowRegistry(active, database)
+    registry = FlowRegistry(active, database, typed=typed)
     intake = IntakeService(
         database=database,
         registry=registry,

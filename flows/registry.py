@@ -3,7 +3,8 @@
 Every version a session starts on is stored (its exact source) so the session finishes on it,
 whatever happens to the file. Changing a file's content without a new `version` is refused
 while sessions are in progress on that version; with none in progress the stored copy is
-replaced. Compiled conversations are cached per (flow id, version).
+replaced. Compiled conversations are cached per (flow id, version). A registry for a channel
+without buttons (`typed`) compiles each flow with its `typed_messages`.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ log = logging.getLogger(__name__)
 class FlowRegistry:
     """The active flow and every stored version, compiled on first use."""
 
-    def __init__(self, active: LoadedFlow, database: Database) -> None:
+    def __init__(self, active: LoadedFlow, database: Database, *, typed: bool = False) -> None:
         self.active_loaded = active
         self.database = database
+        self.typed = typed
         self._compiled: dict[tuple[str, int], Conversation] = {}
         self._lock = threading.Lock()
         self._pin_active()
@@ -51,7 +53,8 @@ class FlowRegistry:
         key = (flow_id, version)
         with self._lock:
             if key not in self._compiled:
-                self._compiled[key] = Conversation(self._flow(flow_id, version))
+                flow = self._flow(flow_id, version)
+                self._compiled[key] = Conversation(flow.typed_variant() if self.typed else flow)
             return self._compiled[key]
 
     def _flow(self, flow_id: str, version: int) -> Flow:

@@ -1,4 +1,7 @@
-"""The `intake-bot chat` command: the intake in a terminal, on the embedded default store."""
+"""The `intake-bot chat` command: the intake in a terminal, on the embedded default store.
+
+The terminal has no buttons: the flow's `typed_messages` say how to answer there.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ def chat(
 ) -> None:
     """Run the intake in this terminal, reading answers line by line from stdin."""
     with startup_errors():
-        services = build_services(Settings(), flow_file=flow_file, database_url=db)
+        services = build_services(Settings(), flow_file=flow_file, database_url=db, typed=True)
     try:
         with startup_errors():
             run_terminal(services.intake, sys.stdin)

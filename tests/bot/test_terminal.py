@@ -24,7 +24,7 @@ from tests.conftest import EMERGENCY_NUMBER, make_settings
 def terminal_service(tmp_path: Path, bundled_flow: LoadedFlow) -> Iterator[IntakeService]:
     """The intake service on a fresh SQLite file (the shared composition root)."""
     url = f"sqlite:///{tmp_path / 'intake.db'}"
-    services = build_services(make_settings(url), active=bundled_flow)
+    services = build_services(make_settings(url), active=bundled_flow, typed=True)
     yield services.intake
     services.close()
 
@@ -123,3 +123,31 @@ def test_skip_works_on_an_optional_question_only(terminal_service: IntakeService
     [session] = sessions(terminal_service)
     assert session.current_step != "sex_at_birth"
     assert "sex_at_birth" not in answers(terminal_service)
+
+
+TAP = re.compile(r"\b(tap|taps|tapped|tapping|buttons?)\b", re.IGNORECASE)
+
+
+def test_the_terminal_says_type_and_choose_never_tap(terminal_service: IntakeService) -> None:
+    """Every way to answer wrongly, and every multi-select: the terminal says how to type."""
+    printed = chat(
+        terminal_service,
+        *("perhaps", "I agree", "34", "Female", "No"),  # consent: not an option
+        *("xyz", "1, 11", "None of these"),  # urgent_now: no option; "none" with another
+        *("never", "perhaps", "no", "none of these", "None of these"),  # blood thinner: yes/no
+        *("Bloated after meals", "6 months", "1", "12", "6"),  # bloating: a scale out of range
+    )
+    assert TAP.findall(printed.replace("belly button", "")) == []
+    flow = terminal_service.registry.active_conversation().flow
+    for key in ("invalid_choice", "invalid_multi", "invalid_multi_none", "invalid_yes_no"):
+        assert flow.message(key) in printed
+    assert flow.message("invalid_scale") in printed
+    assert "Type the numbers of all that apply" in printed
+
+
+def test_the_button_channel_keeps_its_words(bundled_flow: LoadedFlow) -> None:
+    """The same flow for a channel with buttons (Telegram) says "tap"."""
+    assert "Tap all that apply" in bundled_flow.flow.message("choose_many")
+    typed = bundled_flow.flow.typed_variant()
+    assert typed.message("choose_many").startswith("Type the numbers")
+    assert typed.message("yes") == bundled_flow.flow.message("yes")  # not replaced

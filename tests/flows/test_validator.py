@@ -342,6 +342,19 @@ def test_undocumented_placeholder_in_messages(flow_text: FlowText) -> None:
     assert_reported(bad, bad.line_of("invalid_number:"), "unknown placeholder {low}")
 
 
+def test_typed_messages_are_checked_like_messages(flow_text: FlowText) -> None:
+    """A typed variant may use only its message's placeholders, and needs every language."""
+    bad = FlowText(flow_text.text + 'typed_messages:\n  choose_many_or_none: "Type {all}"\n')
+    assert_reported(bad, bad.line_of("Type {all}"), "unknown placeholder {all}")
+    ok = FlowText(flow_text.text + 'typed_messages:\n  choose_many_or_none: "Type {none}"\n')
+    assert (
+        load_flow_text(ok.text, file="mini.yaml")
+        .flow.typed_variant()
+        .message("choose_many_or_none", none="N")
+        == "Type N"
+    )
+
+
 def test_unbalanced_braces(flow_text: FlowText) -> None:
     """A lone brace would break filling in placeholders."""
     bad = flow_text.replace("How old are you?", "How old are you }?")

@@ -204,7 +204,15 @@ class PromptBuilder:
         spec = step.answer
         if isinstance(spec, ScaleAnswer):
             text += f"\n0 = {self.text(spec.low)} · 10 = {self.text(spec.high)}"
+        elif isinstance(spec, MultiAnswer):
+            text += "\n\n" + self._how_to_choose_many(spec)
         return text
+
+    def _how_to_choose_many(self, spec: MultiAnswer) -> str:
+        none = next((o for o in spec.options if o.value == spec.none), None)
+        if none is None:
+            return self.message("choose_many")
+        return self.message("choose_many_or_none", none=self.text(none.label))
 
 
 _KIND = {"end": PromptKind.END, "info": PromptKind.INFO}

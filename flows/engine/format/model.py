@@ -395,6 +395,26 @@ class Messages(Strict):
     mydata_empty: Text
     not_available: Text
     blocked_until_consent: Text
+    choose_many: Text = Field(description="How to answer a multi-select question (after its text).")
+    choose_many_or_none: Text = Field(
+        description="The same, for a multi-select with a 'none' option. Placeholder: {none}."
+    )
+
+
+class TypedMessages(Strict):
+    """Messages for channels without buttons (the terminal chat), where they say how to answer.
+
+    Each replaces the `messages` entry of the same name there; one left out keeps that entry.
+    """
+
+    choose_many: Text | None = None
+    choose_many_or_none: Text | None = None
+    invalid_choice: Text | None = None
+    invalid_multi: Text | None = None
+    invalid_multi_none: Text | None = None
+    invalid_scale: Text | None = None
+    invalid_yes_no: Text | None = None
+    blocked_until_consent: Text | None = None
 
 
 # --- the flow --------------------------------------------------------------------------------
@@ -416,6 +436,10 @@ class Flow(Strict):
     screening: Screening = Field(default_factory=Screening)
     workup: list[WorkupHint] = Field(default_factory=list)
     messages: Messages
+    typed_messages: TypedMessages = Field(
+        default_factory=TypedMessages,
+        description="Messages for channels without buttons (the terminal chat).",
+    )
     wording_exceptions: list[WordingException] = Field(default_factory=list)
 
     @property
@@ -434,6 +458,13 @@ class Flow(Strict):
         """A `messages` entry in `language` with its placeholders filled."""
         raw = self.text(getattr(self.messages, key), language)
         return raw.format(**values) if values else raw
+
+    def typed_variant(self) -> Flow:
+        """This flow as a channel without buttons runs it: `typed_messages` take their place."""
+        given = {name: text for name, text in self.typed_messages if text is not None}
+        if not given:
+            return self
+        return self.model_copy(update={"messages": self.messages.model_copy(update=given)})
 
     def flag(self, flag_id: str) -> RedFlag:
         """The red-flag rule with this id."""

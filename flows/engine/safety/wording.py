@@ -140,6 +140,9 @@ def _places(flow: Flow) -> Iterator[_Place]:
     for name in type(flow.messages).model_fields:
         text = getattr(flow.messages, name)
         yield from _texts(f"messages.{name}", None, ("messages", name), text)
+    for name, typed in flow.typed_messages:
+        if typed is not None:
+            yield from _texts(f"messages.{name}", None, ("typed_messages", name), typed)
     for index, hint in enumerate(flow.workup):
         reason = ("workup", index, "reason")
         yield from _texts(f"workup.{hint.panel}", None, reason, hint.reason, clinician=True)

@@ -96,6 +96,9 @@ def check_placeholders(ctx: Context) -> Iterator[Problem]:
     for name, info in Messages.model_fields.items():
         allowed = frozenset(re.findall(r"\{(\w+)\}", info.description or ""))
         yield from _placeholders(ctx, ("messages", name), getattr(ctx.flow.messages, name), allowed)
+        typed = getattr(ctx.flow.typed_messages, name, None)
+        if typed is not None:
+            yield from _placeholders(ctx, ("typed_messages", name), typed, allowed)
 
 
 def _placeholders(
