@@ -1,4 +1,5 @@
-"""The dependency rule, read from the source: `bot -> flows -> storage`, and `flows/engine` pure.
+"""The dependency rule, read from the source: `bot -> flows -> storage`, and `flows/engine` and
+the operators' workbench (`flows/workbench`: scenarios, diffs, drawings) pure.
 
 Inside the engine, sub-packages are layers: `format` (the flow model) at the bottom, then
 `safety` and `records`, `conversation`, `validation` and `loading`; each imports only below it.
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # package folder -> top-level modules it must never import
 RULES = {
     "flows/engine": {"telegram", "sqlmodel", "sqlalchemy", "alembic", "storage", "bot"},
+    "flows/workbench": {"telegram", "sqlmodel", "sqlalchemy", "alembic", "storage", "bot"},
     "flows": {"bot", "telegram"},
     "storage": {"flows", "bot", "telegram"},
 }

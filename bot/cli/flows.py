@@ -15,13 +15,16 @@ from rich.table import Table
 from transitions.extensions import GraphMachine
 
 from bot.cli.errors import startup_errors
+from bot.cli.scenarios import scenarios_command
 from bot.settings import Settings
 from flows.engine.format.model import Flow, Step
 from flows.engine.format.problems import FlowError, Problem
-from flows.engine.format.schema import SCHEMA_PATH, render_schema, write_schema
+from flows.engine.format.schema import SCHEMA_PATH, render_schema
 from flows.engine.loading.loader import LoadedFlow, duplicate_problems, load_flow_file
+from flows.workbench.scenario import SCENARIO_SCHEMA_PATH, render_scenario_schema
 
-app = typer.Typer(help="Validate, draw and show flow files.", no_args_is_help=True)
+app = typer.Typer(help="Validate, test, draw, show and compare flow files.", no_args_is_help=True)
+app.command("test")(scenarios_command)
 
 FileArg = Annotated[Path, typer.Argument(help="A flow file (YAML).", dir_okay=False)]
 
@@ -89,20 +92,25 @@ def _configured_files() -> list[Path]:
 @app.command("schema")
 def schema_command(
     check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 if the schema file is out of date.")
+        bool, typer.Option("--check", help="Exit 1 if a schema file is out of date.")
     ] = False,
 ) -> None:
-    """Regenerate flows/flow.schema.json from the flow models (or check it is current)."""
-    if not check:
-        write_schema(SCHEMA_PATH)
-        _out().print(f"wrote {SCHEMA_PATH}", markup=False)
-        return
-    current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
-    if current != render_schema():
-        message = f"{SCHEMA_PATH} is out of date; run `intake-bot flows schema` to regenerate it"
-        _err().print(message, markup=False)
+    """Regenerate flows/flow.schema.json and flows/scenario.schema.json (or check them)."""
+    schemas = ((SCHEMA_PATH, render_schema()), (SCENARIO_SCHEMA_PATH, render_scenario_schema()))
+    stale = False
+    for path, text in schemas:
+        if not check:
+            path.write_text(text, encoding="utf-8")
+            _out().print(f"wrote {path}", markup=False)
+            continue
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            message = f"{path} is out of date; run `intake-bot flows schema` to regenerate it"
+            _err().print(message, markup=False)
+            stale = True
+        else:
+            _out().print(f"ok: {path} is up to date", markup=False)
+    if stale:
         raise typer.Exit(1)
-    _out().print(f"ok: {SCHEMA_PATH} is up to date", markup=False)
 
 
 @app.command("draw")

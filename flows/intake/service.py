@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
@@ -157,12 +157,8 @@ class IntakeService:
 
     def _after_end(self, ctx: _Context, places: Placeholders) -> Turn:
         """Text after an intake ended: still screened for red flags, else a short reminder."""
-        screen = replace(ctx.inbound.action, kind=ActionKind.SCREEN)
-        outcome = ctx.conversation.handle(ctx.state, screen, places)
-        if outcome.prompts:
-            return _turn(outcome, ctx.state, None)
-        builder = PromptBuilder(ctx.conversation.fm, places, ctx.state.language)
-        return Turn(prompts=(builder.notice("finished"),))
+        text = ctx.inbound.action.text or ""
+        return _turn(ctx.conversation.after_end(ctx.state, text, places), ctx.state, None)
 
     def _restart(self, ctx: _Context, active: bool) -> Turn:
         if active and ctx.record is not None:

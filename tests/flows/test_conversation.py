@@ -3,14 +3,13 @@ progress, and red flags, on a small flow built in code and on the bundled flow."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from flows.engine.conversation.state import ACTIVE, COMPLETED, DECLINED, ESCALATED
 from flows.engine.conversation.turns import Conversation
 from flows.engine.conversation.values import Action, ActionKind, PromptKind
 from flows.engine.loading.loader import LoadedFlow
+from tests.flows.bundled_scenarios import typed_lines_of
 from tests.flows.engine_chat import EngineChat, questions, small_flow, snapshot
 
 
@@ -207,10 +206,9 @@ def test_declining_consent_ends_declined(small: Conversation) -> None:
 
 def test_progress_increases_through_a_whole_intake(bundled: Conversation) -> None:
     """'Question n of about total' goes up by one with each answer and n never exceeds total."""
-    transcript = Path(__file__).parent.parent / "transcripts" / "routine.txt"
     chat = EngineChat(bundled)
     seen = [chat.question().progress]
-    for line in transcript.read_text().splitlines():
+    for line in typed_lines_of("routine"):
         out = chat.skip() if line == "/skip" else chat.say(line)
         seen += [p.progress for p in questions(out) if p.progress]
     assert chat.state.status == COMPLETED

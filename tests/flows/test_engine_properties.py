@@ -9,8 +9,6 @@ review screen and its last prompt (if any) asks that step; an ended intake is at
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +18,7 @@ from flows.engine.conversation.state import CANCELLED, COMPLETED, DECLINED, ESCA
 from flows.engine.conversation.turns import Conversation
 from flows.engine.conversation.values import Action, ActionKind, PromptKind
 from flows.engine.loading.loader import LoadedFlow
+from tests.flows.bundled_scenarios import typed_lines_of
 from tests.flows.engine_chat import PLACES, small_flow
 
 SMALL = Conversation(small_flow())
@@ -112,7 +111,7 @@ def test_random_moves_on_the_bundled_flow(bundled: Conversation, moves: list[Mov
     run(bundled, moves)
 
 
-ROUTINE = (Path(__file__).parent.parent / "transcripts" / "routine.txt").read_text().splitlines()
+ROUTINE = typed_lines_of("routine")
 
 
 @SETTINGS

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,8 +29,9 @@ from storage.tables import (
     ReviewItem,
 )
 from tests.conftest import BOOKING_URL, EMERGENCY_NUMBER, make_settings, say
+from tests.flows.bundled_scenarios import typed_lines_of
 
-ROUTINE = (Path(__file__).parent.parent / "transcripts" / "routine.txt").read_text().splitlines()
+ROUTINE = typed_lines_of("routine")
 USER = 42
 
 

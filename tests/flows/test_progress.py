@@ -17,6 +17,7 @@ from flows.engine.conversation.values import Prompt, PromptKind
 from flows.engine.format.conditions import referenced_steps
 from flows.engine.format.model import Flow, MultiAnswer, NumberAnswer, Step
 from flows.engine.loading.loader import LoadedFlow
+from tests.flows.bundled_scenarios import typed_lines_of
 from tests.flows.engine_chat import EngineChat
 
 PATHS = 400
@@ -126,3 +127,15 @@ def test_the_total_is_exact_at_the_last_question(bundled: Conversation) -> None:
             (n, total), _ = seen[-1]
             assert n == total, seed
     assert reached > PATHS // 4
+
+
+def test_the_routine_path_totals_never_go_down(bundled: Conversation) -> None:
+    """The path of the issue report (28, 29, 34, 36, 34): now they only go up, three times."""
+    chat = EngineChat(bundled)
+    totals = [chat.question().progress]
+    for line in typed_lines_of("routine"):
+        outcome = chat.skip() if line == "/skip" else chat.say(line)
+        totals += [p.progress for p in outcome.prompts if p.progress]
+    sequence = list(dict.fromkeys(total for _, total in filter(None, totals)))
+    assert sequence == sorted(sequence)
+    assert len(sequence) <= 5

@@ -1,10 +1,11 @@
-"""The committed JSON Schema of flow files matches the pydantic models."""
+"""The committed JSON Schemas of flow files and scenario files match the pydantic models."""
 
 from __future__ import annotations
 
 import json
 
 from flows.engine.format.schema import SCHEMA_PATH, flow_json_schema, render_schema
+from flows.workbench.scenario import SCENARIO_SCHEMA_PATH, render_scenario_schema
 
 
 def test_committed_schema_matches_the_models() -> None:
@@ -29,3 +30,13 @@ def test_schema_uses_yaml_spellings() -> None:
     defs = json.loads(render_schema())["$defs"]
     assert "in" in defs["Compare"]["properties"]
     assert "not" in defs["NotOf"]["properties"]
+
+
+def test_committed_scenario_schema_matches_the_models() -> None:
+    """flows/scenario.schema.json is exactly what the scenario models generate."""
+    committed = SCENARIO_SCHEMA_PATH.read_text(encoding="utf-8")
+    assert committed == render_scenario_schema(), (
+        "flows/scenario.schema.json is out of date; regenerate it with `intake-bot flows schema`"
+    )
+    schema = json.loads(committed)
+    assert {"title", "answers", "expect"} <= set(schema["required"])

@@ -24,8 +24,9 @@ from storage.database import Database, StorageError
 from storage.migrate import upgrade
 from storage.tables import Answer, IntakeSession, OutboxMessage, ReviewItem
 from tests.conftest import BOOKING_URL, say
+from tests.flows.bundled_scenarios import typed_lines_of
 
-ROUTINE = (Path(__file__).parent.parent / "transcripts" / "routine.txt").read_text().splitlines()
+ROUTINE = typed_lines_of("routine")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -19,9 +18,9 @@ from bot.settings import Settings
 from bot.terminal import TerminalChat
 from flows.engine.conversation.values import Action, ActionKind, Inbound
 from storage.tables import ReviewItem
+from tests.flows.bundled_scenarios import typed_lines_of
 from tests.storage.postgres import fresh_schema, requires_postgres
 
-TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts"
 pytestmark = requires_postgres
 
 
@@ -43,17 +42,16 @@ def services(pg_url: str) -> Iterator[Services]:
 
 
 def replay(services: Services, name: str, user_id: int) -> str:
-    """Run a transcript through the terminal chat; the output."""
+    """Type a bundled scenario into the terminal chat; the output."""
     out = io.StringIO()
-    lines = (TRANSCRIPTS / name).read_text().splitlines()
-    TerminalChat(services.intake, out=out, user_id=user_id).run(lines)
+    TerminalChat(services.intake, out=out, user_id=user_id).run(typed_lines_of(name))
     return out.getvalue()
 
 
 def test_routine_and_emergency_intakes_on_postgres(services: Services) -> None:
-    """Both transcripts run on PostgreSQL and queue one review item each, rightly prioritised."""
-    routine = replay(services, "routine.txt", user_id=101)
-    emergency = replay(services, "emergency.txt", user_id=102)
+    """Both scenarios run on PostgreSQL and queue one review item each, rightly prioritised."""
+    routine = replay(services, "routine", user_id=101)
+    emergency = replay(services, "emergency_vomit_blood", user_id=102)
     assert "https://b.example/" in routine
     assert "112" in emergency
     with services.database.transaction() as tx:

@@ -26,6 +26,8 @@ class Outcome:
     answered_step: str | None = None
     answer_text: str | None = None
     refresh: bool = False
+    moves: list[tuple[str, str]] = field(default_factory=list)  # `next` followed: (from, to)
+    passed_over: list[str] = field(default_factory=list)  # steps whose `ask_when` was false
 
 
 def raise_flags(

@@ -44,6 +44,14 @@ class Conversation:
         """The prompt(s) of the current step (start, resume, status)."""
         return [self._builder(state, places).question(state)]
 
+    def after_end(self, state: IntakeState, text: str, places: Placeholders) -> Outcome:
+        """Text typed after an intake ended, on a fresh `state`: screened for red flags only,
+        else answered with the `finished` notice."""
+        out = self.handle(state, Action(ActionKind.SCREEN, text=text), places)
+        if not out.prompts:
+            out.prompts.append(self._builder(state, places).notice("finished"))
+        return out
+
     def handle(self, state: IntakeState, action: Action, places: Placeholders) -> Outcome:
         """Apply one patient action to `state`."""
         out = Outcome()
@@ -217,10 +225,13 @@ class Conversation:
         """Advance to the next step that needs the patient, sending info steps on the way."""
         with self.fm.attached(state):
             for _ in range(MAX_AUTO_STEPS):
-                self.fm.advance(state)
+                source = state.step
+                if self.fm.advance(state):
+                    out.moves.append((source, state.step))
                 step = self.fm.step(state.step)
                 if step.ask_when is not None and not holds(step.ask_when, state.answers):
                     state.answers.pop(state.step, None)
+                    out.passed_over.append(state.step)
                     continue
                 if step.answer.kind == "info":
                     out.prompts.append(ui.question(state))

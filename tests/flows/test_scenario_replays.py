@@ -1,8 +1,10 @@
-"""Transcripts as data: every `tests/transcripts/*.txt` replayed in-process through the terminal
-chat and through the real `intake-bot chat` command, checked against `expectations.yaml`; and a
-session interrupted and resumed by a new process.
+"""The bundled scenarios replayed as a patient types them into the terminal chat: every one
+in process through the real intake service, and the former transcripts through the real
+`intake-bot chat` command with the lines piped in; each must reach the outcome of its
+in-memory run (status, review priority, red flags at their levels) in the database. The
+terminal never says "tap". And a session interrupted and resumed by a new process.
 
-The CLI runs are started together (one process per transcript) to keep the suite fast.
+The CLI runs are started together (one process per scenario) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -18,23 +20,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 from sqlmodel import SQLModel, col, select
 
 from bot.composition import Services, build_services
 from bot.settings import BUNDLED_FLOWS
 from bot.terminal import TERMINAL_USER_ID, TerminalChat
 from flows.engine.loading.loader import LoadedFlow, load_flow_file
+from flows.workbench.runs import ESCALATED, IN_PROGRESS, Run
 from storage.database import Database
 from storage.tables import Answer, IntakeSession, Patient, ReviewItem
 from tests.conftest import BOOKING_URL, EMERGENCY_NUMBER, make_settings
+from tests.flows.bundled_scenarios import bundled_report, bundled_run, typed_lines_of
 
-FOLDER = Path(__file__).parent.parent / "transcripts"
-EXPECTATIONS: dict[str, dict[str, Any]] = YAML(typ="safe").load(FOLDER / "expectations.yaml")
-NAMES = sorted(path.name for path in FOLDER.glob("*.txt"))
+NAMES = [run.loaded.name for run in bundled_report().runs]
+TRANSCRIPTS = [  # the former tests/transcripts/*.txt, every answer typed
+    "routine",
+    "same_day_jaundice",
+    "back_and_change",
+    "emergency_vomit_blood",
+    "emergency_free_text",
+    "declined",
+]
 CLI = Path(sys.executable).parent / "intake-bot"
-ROUTINE = (FOLDER / "routine.txt").read_text().splitlines(keepends=True)
-RESUME_CUT = 14  # routine.txt lines before the interruption (mid symptoms)
+RESUME_CUT = 14  # typed lines of `routine` before the interruption (mid symptoms)
+TAP = re.compile(r"\b(tap|taps|tapped|tapping|buttons?)\b", re.IGNORECASE)
 
 
 def rows(database: Database, table: type[SQLModel]) -> list[Any]:
@@ -58,68 +67,60 @@ def stored(database: Database, user: int) -> tuple[Patient | None, list[Any], li
         return patient, sessions, answers, items
 
 
-@pytest.fixture(scope="module")
-def progress(bundled_flow: LoadedFlow) -> str:
-    """What every progress line starts with ("Question ")."""
-    return bundled_flow.flow.message("progress").split("{")[0]
+def expected_status(run: Run) -> str | None:
+    """The stored status the run's end means (None: nothing stored)."""
+    if run.status == "declined":
+        return None
+    return {ESCALATED: "escalated", IN_PROGRESS: "active"}.get(run.end, run.status)
 
 
-def check(
-    output: str, database: Database, user: int, expected: dict[str, Any], progress: str
-) -> None:
-    """The printed conversation and the database match a transcript's expectations."""
-    patient, sessions, answers, items = stored(database, user)
-    if expected["status"] is None:
+def check(output: str, database: Database, user: int, run: Run) -> None:
+    """The printed conversation and the database reach the in-memory run's outcome."""
+    patient, sessions, _answers, items = stored(database, user)
+    status = expected_status(run)
+    if status is None:
         assert patient is None
     else:
-        assert [s.status for s in sessions] == [expected["status"]]
-        assert {answer.step_id for answer in answers} >= {"consent", "age"}
-    priorities = [item.priority for item in items]
-    assert priorities == ([expected["priority"]] if expected["priority"] else [])
+        assert [s.status for s in sessions] == [status]
+    assert [item.priority for item in items] == ([run.priority] if run.priority != "none" else [])
+    if items:
+        flags = {flag["id"]: flag["level"] for flag in items[0].red_flags}
+        assert flags == {flag: raised.level for flag, raised in run.raised.items()}
     link = BOOKING_URL.format(intake_id=sessions[0].id if sessions else "")
-
-    def fill(fragment: str) -> str:
-        return fragment.replace("{booking_link}", link).replace(
-            "{emergency_number}", EMERGENCY_NUMBER
-        )
-
-    last = output.rstrip(" ").split("\n\n")[-2]  # each prompt ends with a blank line
-    for fragment in expected.get("last_message", []):
-        assert fill(fragment) in last + "\n"
-    if "escalation" in expected:
-        _before, after = re.split(r"^!! ", output, maxsplit=1, flags=re.MULTILINE)
-        message = after.split("\n", 1)[0]
-        for fragment in expected["escalation"]:
-            assert fill(fragment) in message
-        asked = rf"^\[{re.escape(progress)}|^  \d+\. "  # a progress line or numbered options
-        assert not re.search(asked, after, flags=re.MULTILINE)
+    for ref in run.loaded.scenario.expect.shows:
+        if isinstance(ref, str):
+            filled = ref.replace("{booking_url}", link)
+            assert filled.replace("{emergency_number}", EMERGENCY_NUMBER) in output
+    if run.end == ESCALATED:  # after the escalation nothing more is asked
+        after = re.split(r"^!! ", output, flags=re.MULTILINE)[-1]
+        assert not re.search(r"^\[|^  \d+\. ", after, flags=re.MULTILINE)
+    assert TAP.findall(output.replace("belly button", "")) == []
 
 
-def test_every_transcript_has_expectations() -> None:
-    """A transcript without an expectations entry (or the reverse) is a mistake."""
-    assert NAMES
-    assert set(NAMES) == set(EXPECTATIONS)
+def test_the_former_transcripts_are_bundled_scenarios() -> None:
+    """Each former transcript is a scenario, and its typed lines still start with consent."""
+    assert set(TRANSCRIPTS) <= set(NAMES)
+    assert typed_lines_of("routine")[:2] == ["I agree", "34"]
 
 
 @pytest.fixture(scope="module")
 def shared(
     tmp_path_factory: pytest.TempPathFactory, bundled_flow: LoadedFlow
 ) -> Iterator[Services]:
-    """One set of services for the in-process replays (each replay is another patient)."""
+    """One set of terminal services for the in-process replays (each replay another patient)."""
     folder = tmp_path_factory.mktemp("in_process")
     url = f"sqlite:///{folder / 'intake.db'}"
-    services = build_services(make_settings(url), active=bundled_flow)
+    services = build_services(make_settings(url), active=bundled_flow, typed=True)
     yield services
     services.close()
 
 
 @pytest.mark.parametrize(("user", "name"), list(enumerate(NAMES, start=100)))
-def test_transcript_in_process(user: int, name: str, shared: Services, progress: str) -> None:
-    """Replayed through the intake service and the terminal chat, in this process."""
+def test_scenario_typed_in_process(user: int, name: str, shared: Services) -> None:
+    """Typed into the terminal chat over the real service, in this process."""
     out = StringIO()
-    lines = (FOLDER / name).read_text().splitlines(keepends=True)
-    TerminalChat(shared.intake, out=out, user_id=user).run(lines, echo=True)
-    check(out.getvalue(), shared.database, user, EXPECTATIONS[name], progress)
+    TerminalChat(shared.intake, out=out, user_id=user).run(typed_lines_of(name), echo=True)
+    check(out.getvalue(), shared.database, user, bundled_run(name))
 
 
 @dataclass
@@ -140,12 +141,14 @@ def cli_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def start_cli(folder: Path, stdin: str, flow: Path) -> tuple[subprocess.Popen[str], str]:
+def start_cli(
+    folder: Path, stdin: str, flow: Path, *extra: str
+) -> tuple[subprocess.Popen[str], str]:
     """Start `intake-bot chat` on a database in `folder` and `flow`, with `stdin` piped in."""
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'intake.db'}"
     process = subprocess.Popen(
-        [str(CLI), "chat", "--flow", str(flow), "--db", url],
+        [str(CLI), "chat", "--flow", str(flow), "--db", url, *extra],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -168,27 +171,50 @@ def finish(process: subprocess.Popen[str], url: str) -> CliRun:
     return CliRun(process.returncode, stdout, stderr, url)
 
 
+def piped(lines: list[str]) -> str:
+    """Lines as a piped stdin."""
+    return "".join(f"{line}\n" for line in lines)
+
+
 @pytest.fixture(scope="module")
-def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CliRun]]:
-    """Every transcript, and the first half of the resume test, run through the CLI at once."""
+def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
+    """The former transcripts, a `--scenario` run, and the first half of the resume test, run
+    through the CLI at once."""
     base = tmp_path_factory.mktemp("cli")
     flow = base / "gut_health.yaml"  # a snapshot: the bundled file may be edited meanwhile
     flow.write_text((BUNDLED_FLOWS / "gut_health.yaml").read_text())
-    inputs = {name: (FOLDER / name).read_text() for name in NAMES}
-    inputs["resume"] = "".join(ROUTINE[:RESUME_CUT])
-    started = {name: start_cli(base / name, text, flow) for name, text in inputs.items()}
+    started = {
+        name: start_cli(base / name, piped(typed_lines_of(name)), flow) for name in TRANSCRIPTS
+    }
+    started["resume"] = start_cli(
+        base / "resume", piped(typed_lines_of("routine")[:RESUME_CUT]), flow
+    )
+    scenario = BUNDLED_FLOWS.parent / "scenarios" / "gut_health" / "same_day_black_stool.yaml"
+    started["--scenario"] = start_cli(base / "option", "", flow, "--scenario", str(scenario))
     return {name: finish(process, url) for name, (process, url) in started.items()}
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_transcript_through_the_cli(name: str, cli_runs: dict[str, CliRun], progress: str) -> None:
-    """Piped into `intake-bot chat --db ...`: exits 0 at end of input, as expected."""
+@pytest.mark.parametrize("name", TRANSCRIPTS)
+def test_transcript_through_the_cli(name: str, cli_runs: dict[str, CliRun]) -> None:
+    """Piped into `intake-bot chat --db ...`: exits 0 at end of input, as the run says."""
     run = cli_runs[name]
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     database = Database(run.url)
     try:
-        check(run.stdout, database, TERMINAL_USER_ID, EXPECTATIONS[name], progress)
+        check(run.stdout, database, TERMINAL_USER_ID, bundled_run(name))
+    finally:
+        database.dispose()
+
+
+def test_chat_types_a_scenario_first(cli_runs: dict[str, CliRun]) -> None:
+    """`intake-bot chat --scenario FILE` types the scenario's answers, then reads stdin."""
+    run = cli_runs["--scenario"]
+    assert run.returncode == 0, run.stderr
+    assert "\n> 1\n" in run.stdout  # consent, by its number
+    database = Database(run.url)
+    try:
+        check(run.stdout, database, TERMINAL_USER_ID, bundled_run("same_day_black_stool"))
     finally:
         database.dispose()
 
@@ -206,7 +232,8 @@ def test_a_new_process_resumes_at_the_same_step(cli_runs: dict[str, CliRun]) -> 
         assert len(answers) >= 8
         folder = Path(first.url.split("///", 1)[1]).parent
         flow = folder.parent / "gut_health.yaml"
-        second = finish(*start_cli(folder, "".join(ROUTINE[RESUME_CUT:]), flow))
+        rest = piped(typed_lines_of("routine")[RESUME_CUT:])
+        second = finish(*start_cli(folder, rest, flow))
         assert second.returncode == 0, second.stderr
         reopened = second.stdout.split("\n> ", 1)[0]  # what the new process says first
         assert first_line_of(flow, step) in reopened
