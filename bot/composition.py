@@ -6,6 +6,7 @@ Settings are read once at the edge (the CLI) and passed in; everything else gets
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bot.settings import Settings
@@ -53,11 +54,14 @@ def build_services(
     key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
     database = Database(database_url or settings.database_url, sealer=Sealer(key))
     upgrade(database)
-    if active is None:
-        active = load_active(
-            flows_dir=settings.flows_dir, flow_id=settings.flow, flow_file=flow_file
-        )
-    registry = FlowRegistry(active, database, typed=typed)
+    source = partial(
+        load_active, flows_dir=settings.flows_dir, flow_id=settings.flow, flow_file=flow_file
+    )
+    try:
+        registry = FlowRegistry(active or source(), database, source=source, typed=typed)
+    except BaseException:
+        database.dispose()
+        raise
     intake = IntakeService(
         database=database,
         registry=registry,

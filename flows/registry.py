@@ -1,113 +1,111 @@
 """Flow versions in use: the active flow from its file, older versions from the database.
 
-Every version a session starts on is stored (its exact source) so the session finishes on it,
-whatever happens to the file. Changing a file's content without a new `version` is refused
-while sessions are in progress on that version; with none in progress the stored copy is
-replaced. Compiled conversations are cached per (flow id, version). A registry for a channel
-without buttons (`typed`) compiles each flow with its `typed_messages`.
+Every version a session starts on is stored (see `flows.snapshots`) so the session finishes on
+it, whatever happens to the file. `reload` loads the active flow's files again while the bot
+runs: a new valid version becomes the one new sessions start on, sessions in progress stay on
+theirs, and an invalid or changed-without-a-new-version file is refused and the current
+version kept. Compiled conversations are cached per (flow id, version). A registry for a
+channel without buttons (`typed`) compiles each flow with its `typed_messages`.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from ruamel.yaml import YAML
-from sqlmodel import func, select
 
 from flows.engine.conversation.turns import Conversation
 from flows.engine.format.model import Flow
 from flows.engine.format.problems import FlowError, Problem
 from flows.engine.loading.loader import LoadedFlow, load_flow_file, load_flows_dir
+from flows.snapshots import pin, stored_snapshot
 from storage.database import Database
-from storage.intakes import ACTIVE, store_flow, stored_flow
-from storage.tables import FlowVersion, IntakeSession
+from storage.tables import FlowVersion
 
 log = logging.getLogger(__name__)
+
+ACTIVATED, UNCHANGED, REFUSED = "activated", "unchanged", "refused"
+
+
+@dataclass(frozen=True)
+class Reload:
+    """What a reload did: `activated` a new version, found it `unchanged`, or `refused` it."""
+
+    result: str
+    flow_id: str
+    version: int
+    problems: list[Problem] = field(default_factory=list)
 
 
 class FlowRegistry:
     """The active flow and every stored version, compiled on first use."""
 
-    def __init__(self, active: LoadedFlow, database: Database, *, typed: bool = False) -> None:
-        self.active_loaded = active
+    def __init__(
+        self,
+        active: LoadedFlow,
+        database: Database,
+        *,
+        source: Callable[[], LoadedFlow] | None = None,
+        typed: bool = False,
+    ) -> None:
         self.database = database
         self.typed = typed
+        self._source = source  # loads the active flow's files again (hot reload)
         self._compiled: dict[tuple[str, int], Conversation] = {}
         self._lock = threading.Lock()
-        self._pin_active()
+        self._reloading = threading.Lock()
+        pin(database, active)
+        self.active_loaded = active
+        self._current = self._compile(active.flow)
 
     @property
     def active(self) -> Flow:
-        """The flow new sessions start on."""
-        return self.active_loaded.flow
+        """The flow new sessions start on (as this channel runs it)."""
+        return self._current.flow
 
     def active_conversation(self) -> Conversation:
         """The compiled active flow."""
-        return self.get(self.active.id, self.active.version)
+        return self._current
 
     def get(self, flow_id: str, version: int) -> Conversation:
         """The compiled conversation of a flow version (active or stored)."""
-        key = (flow_id, version)
         with self._lock:
-            if key not in self._compiled:
-                flow = self._flow(flow_id, version)
-                self._compiled[key] = Conversation(flow.typed_variant() if self.typed else flow)
-            return self._compiled[key]
+            found = self._compiled.get((flow_id, version))
+        if found is not None:
+            return found
+        flow = stored_snapshot(self.database, flow_id, version, self.active_loaded.flow)
+        return self._compile(flow)
 
-    def _flow(self, flow_id: str, version: int) -> Flow:
-        if (flow_id, version) == (self.active.id, self.active.version):
-            return self.active
-        with self.database.reading() as session:  # may run inside a turn's transaction
-            row = stored_flow(session, flow_id=flow_id, version=version)
-        if row is None:
-            raise LookupError(f"flow {flow_id} version {version} is not stored")
-        data = YAML(typ="safe").load(io.StringIO(row.source))
-        return Flow.model_validate(data)
+    def reload(self) -> Reload:
+        """Load the active flow again; make a new valid version active, or refuse it."""
+        if self._source is None:
+            raise RuntimeError("this registry was built without a flow source to reload")
+        with self._reloading:
+            current = self.active_loaded
+            try:
+                loaded = self._source()
+                if loaded.digest == current.digest:
+                    return Reload(UNCHANGED, current.flow.id, current.flow.version)
+                pin(self.database, loaded)
+            except FlowError as error:
+                version = current.flow.version
+                return Reload(REFUSED, current.flow.id, version, list(error.problems))
+            conversation = self._compile(loaded.flow)
+            self.active_loaded, self._current = loaded, conversation
+            return Reload(ACTIVATED, loaded.flow.id, loaded.flow.version)
 
-    def _pin_active(self) -> None:
-        loaded = self.active_loaded
-        flow = loaded.flow
-        with self.database.transaction() as session:
-            row = stored_flow(session, flow_id=flow.id, version=flow.version)
-            if row is None:
-                store_flow(
-                    session,
-                    flow_id=flow.id,
-                    version=flow.version,
-                    digest=loaded.digest,
-                    source=loaded.source,
-                )
-                return
-            if row.digest == loaded.digest:
-                return
-            in_progress = session.exec(
-                select(func.count())
-                .select_from(IntakeSession)
-                .where(
-                    IntakeSession.flow_id == flow.id,
-                    IntakeSession.flow_version == flow.version,
-                    IntakeSession.status == ACTIVE,
-                )
-            ).one()
-            if in_progress:
-                raise FlowError([_changed_in_use(loaded, in_progress)])
-            row.digest, row.source = loaded.digest, loaded.source
-            session.add(row)
-            log.info("flow.snapshot_replaced flow=%s version=%s", flow.id, flow.version)
-
-
-def _changed_in_use(loaded: LoadedFlow, count: int) -> Problem:
-    flow = loaded.flow
-    return Problem(
-        loaded.file,
-        1,
-        f"flow '{flow.id}' version {flow.version} has changed since {count} intake(s) in "
-        f"progress started on it: give the edited flow a new `version` so they can finish "
-        f"on the one they started",
-    )
+    def _compile(self, flow: Flow) -> Conversation:
+        key = (flow.id, flow.version)
+        with self._lock:
+            found = self._compiled.get(key)
+        if found is not None:
+            return found
+        # compiled outside the lock: a reload compiling a new version holds up no turn
+        compiled = Conversation(flow.typed_variant() if self.typed else flow)
+        with self._lock:
+            return self._compiled.setdefault(key, compiled)
 
 
 def load_active(*, flows_dir: Path, flow_id: str, flow_file: Path | None = None) -> LoadedFlow:
@@ -123,4 +121,4 @@ def load_active(*, flows_dir: Path, flow_id: str, flow_file: Path | None = None)
     return flows[flow_id]
 
 
-__all__ = ["FlowRegistry", "FlowVersion", "load_active"]
+__all__ = ["FlowRegistry", "FlowVersion", "Reload", "load_active"]

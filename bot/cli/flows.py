@@ -20,8 +20,14 @@ from bot.settings import Settings
 from flows.engine.format.model import Flow, Step
 from flows.engine.format.problems import FlowError, Problem
 from flows.engine.format.schema import SCHEMA_PATH, render_schema
-from flows.engine.loading.loader import LoadedFlow, duplicate_problems, load_flow_file
+from flows.engine.loading.loader import (
+    LoadedFlow,
+    duplicate_problems,
+    load_flow_file,
+    load_flow_text,
+)
 from flows.workbench.scenario import SCENARIO_SCHEMA_PATH, render_scenario_schema
+from flows.workbench.versions import bump_version
 
 app = typer.Typer(help="Validate, test, draw, show and compare flow files.", no_args_is_help=True)
 app.command("test")(scenarios_command)
@@ -111,6 +117,30 @@ def schema_command(
             _out().print(f"ok: {path} is up to date", markup=False)
     if stale:
         raise typer.Exit(1)
+
+
+@app.command("bump")
+def bump_command(
+    file: FileArg,
+    to: Annotated[int | None, typer.Option("--to", help="The new version (default: +1).")] = None,
+) -> None:
+    """Give a changed flow file a new version number (its `version:` line, in place)."""
+    text = file.read_text(encoding="utf-8") if file.is_file() else ""
+    bumped = bump_version(text, to)
+    if bumped is None:
+        print_problems([Problem(str(file), 1, "no top-level `version: N` line to bump")])
+        raise typer.Exit(1)
+    if bumped.new <= bumped.old:
+        message = f"the new version must be above {bumped.old}, got {bumped.new}"
+        print_problems([Problem(str(file), bumped.line, message)])
+        raise typer.Exit(1)
+    try:
+        load_flow_text(bumped.text, file=str(file))
+    except FlowError as error:
+        print_problems(error.problems)
+        raise typer.Exit(1) from None
+    file.write_text(bumped.text, encoding="utf-8")
+    _out().print(f"{file}:{bumped.line}: version {bumped.old} -> {bumped.new}", markup=False)
 
 
 @app.command("draw")

@@ -131,3 +131,31 @@ def test_schema_check_passes_for_the_committed_schema() -> None:
     """`flows schema --check` exits 0 when the committed schema matches the models."""
     result = runner.invoke(app, ["flows", "schema", "--check"])
     assert result.exit_code == 0, result.output
+
+
+def test_bump_raises_the_version_line_in_place(good_file: Path, flow_text: FlowText) -> None:
+    """`flows bump` changes only the `version:` line (comments and all else stay)."""
+    result = runner.invoke(app, ["flows", "bump", str(good_file)])
+    assert result.exit_code == 0, result.output
+    line = flow_text.line_of("version: 1")
+    assert result.stdout == f"{good_file}:{line}: version 1 -> 2\n"
+    assert good_file.read_text() == flow_text.replace("version: 1", "version: 2").text
+    result = runner.invoke(app, ["flows", "bump", str(good_file), "--to", "7"])
+    assert result.exit_code == 0, result.output
+    assert "version: 7\n" in good_file.read_text()
+
+
+def test_bump_refuses_what_it_cannot_bump(tmp_path: Path, flow_text: FlowText) -> None:
+    """No version line, a lower number, or a flow that would not load: exit 1, file kept."""
+    path = tmp_path / "mini.yaml"
+    path.write_text(flow_text.replace("version: 1\n", "").text)
+    result = runner.invoke(app, ["flows", "bump", str(path)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"{path}:1: no top-level `version: N` line to bump\n",
+    )
+    path.write_text(flow_text.text)
+    result = runner.invoke(app, ["flows", "bump", str(path), "--to", "0"])
+    assert result.exit_code == 1
+    assert "must be above 1" in result.stderr
+    assert path.read_text() == flow_text.text

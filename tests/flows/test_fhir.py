@@ -56,7 +56,7 @@ def test_bundled_flow_complete_intake_exports_valid_fhir() -> None:
     assert [i.linkId for i in questionnaire.item or []] == questions
     assert [i.linkId for i in response.item or []] == [q for q in questions if q in answers]
     assert response.status == "completed"
-    assert response.questionnaire == "urn:intake-bot:questionnaire:gut_health|1"
+    assert response.questionnaire == f"urn:intake-bot:questionnaire:gut_health|{flow.version}"
 
 
 def test_item_types_follow_answer_kinds() -> None:
