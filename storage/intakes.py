@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.sealing import Sealer
 from storage.tables import Answer, FlowVersion, IntakeSession, Patient, ProcessedUpdate, utcnow
@@ -155,6 +155,20 @@ def delete_patient(session: Session, *, patient: Patient) -> list[int]:
     patient.consented_at = None
     session.add(patient)
     return session_ids
+
+
+def in_progress_by_step(session: Session, *, flow_id: str, version: int) -> dict[str, int]:
+    """How many intakes in progress on a flow version sit at each step."""
+    rows = session.exec(
+        select(IntakeSession.current_step, func.count())
+        .where(
+            IntakeSession.flow_id == flow_id,
+            IntakeSession.flow_version == version,
+            IntakeSession.status == ACTIVE,
+        )
+        .group_by(IntakeSession.current_step)
+    )
+    return dict(rows.all())
 
 
 def stored_flow(session: Session, *, flow_id: str, version: int) -> FlowVersion | None:

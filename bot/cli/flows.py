@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from transitions.extensions import GraphMachine
 
+from bot.cli.diffs import diff_command
 from bot.cli.errors import startup_errors
 from bot.cli.scenarios import scenarios_command
 from bot.settings import Settings
@@ -31,6 +32,7 @@ from flows.workbench.versions import bump_version
 
 app = typer.Typer(help="Validate, test, draw, show and compare flow files.", no_args_is_help=True)
 app.command("test")(scenarios_command)
+app.command("diff")(diff_command)
 
 FileArg = Annotated[Path, typer.Argument(help="A flow file (YAML).", dir_okay=False)]
 
