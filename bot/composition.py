@@ -16,6 +16,7 @@ from flows.intake.service import IntakeService
 from flows.registry import FlowRegistry, load_active
 from flows.review.outbox import ReviewOutbox, Wakeup
 from flows.review.service import ReviewService
+from flows.watch import FlowFiles
 from storage.database import Database
 from storage.migrate import upgrade
 from storage.sealing import Sealer
@@ -32,6 +33,7 @@ class Services:
     review: ReviewService
     review_outbox: ReviewOutbox
     review_wakeup: Wakeup
+    flow_files: FlowFiles
 
     def close(self) -> None:
         """Release the database connections."""
@@ -82,4 +84,5 @@ def build_services(
         review=ReviewService(database=database, flows=flows, notify=wakeup.notify),
         review_outbox=ReviewOutbox(database=database, flows=flows),
         review_wakeup=wakeup,
+        flow_files=FlowFiles(settings.flows_dir, flow_file),
     )

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     listen: str = "127.0.0.1:8080"
+    flow_watch_seconds: float = Field(default=5.0, ge=0)
     log_level: str = Field(default="INFO")
 
     @field_validator("clinician_ids")

@@ -3,7 +3,8 @@
 With `INTAKE_TELEGRAM_TOKEN` set the bot long-polls Telegram, or serves a webhook when
 `INTAKE_WEBHOOK_URL` is set (then `INTAKE_WEBHOOK_SECRET` is required). Pending updates are never
 dropped: Telegram keeps them for a day and they are patients' answers. SIGTERM stops fetching,
-finishes the turns in progress and exits.
+finishes the turns in progress and exits. SIGHUP, or an edit of the flow files (polled every
+`INTAKE_FLOW_WATCH_SECONDS`), reloads the active flow without stopping (see `bot.reloading`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from telegram import Update
 
 from bot.cli.errors import startup_errors
 from bot.composition import build_services
+from bot.reloading import FlowReloader
 from bot.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.errors import protect_logs
@@ -41,11 +43,14 @@ def run() -> None:
         services = build_services(settings)
     try:
         plugin = review_plugin(services)
+        reloader = FlowReloader(
+            services.registry, services.flow_files, settings.flow_watch_seconds
+        )
         app = build_application(
             services,
             extra_handlers=plugin.handlers,
-            post_init_hooks=plugin.post_init,
-            post_stop_hooks=plugin.post_stop,
+            post_init_hooks=[*plugin.post_init, reloader.start],
+            post_stop_hooks=[reloader.stop, *plugin.post_stop],
         )
         if config is None:
             app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
