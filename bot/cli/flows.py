@@ -11,14 +11,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from transitions.extensions import GraphMachine
 
 from bot.cli.diffs import diff_command
+from bot.cli.drawings import draw_command, show_command
 from bot.cli.errors import startup_errors
+from bot.cli.flow_files import print_problems
 from bot.cli.scenarios import scenarios_command
 from bot.settings import Settings
-from flows.engine.format.model import Flow, Step
 from flows.engine.format.problems import FlowError, Problem
 from flows.engine.format.schema import SCHEMA_PATH, render_schema
 from flows.engine.loading.loader import (
@@ -33,6 +32,8 @@ from flows.workbench.versions import bump_version
 app = typer.Typer(help="Validate, test, draw, show and compare flow files.", no_args_is_help=True)
 app.command("test")(scenarios_command)
 app.command("diff")(diff_command)
+app.command("draw")(draw_command)
+app.command("show")(show_command)
 
 FileArg = Annotated[Path, typer.Argument(help="A flow file (YAML).", dir_okay=False)]
 
@@ -43,22 +44,6 @@ def _out() -> Console:
 
 def _err() -> Console:
     return Console(stderr=True, soft_wrap=True, highlight=False)
-
-
-def print_problems(problems: list[Problem]) -> None:
-    """Print each problem as `file:line: message` on stderr."""
-    console = _err()
-    for problem in problems:
-        console.print(str(problem), markup=False)
-
-
-def load_or_exit(path: Path) -> LoadedFlow:
-    """The loaded flow at `path`, or print its problems and exit 1."""
-    try:
-        return load_flow_file(path)
-    except FlowError as error:
-        print_problems(error.problems)
-        raise typer.Exit(1) from None
 
 
 @app.command("validate")
@@ -143,71 +128,3 @@ def bump_command(
         raise typer.Exit(1) from None
     file.write_text(bumped.text, encoding="utf-8")
     _out().print(f"{file}:{bumped.line}: version {bumped.old} -> {bumped.new}", markup=False)
-
-
-@app.command("draw")
-def draw_command(
-    file: FileArg,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the diagram here instead of stdout.")
-    ] = None,
-) -> None:
-    """Draw a flow as a Mermaid state diagram."""
-    diagram = mermaid_diagram(load_or_exit(file).flow)
-    if out is None:
-        typer.echo(diagram)
-    else:
-        out.write_text(diagram, encoding="utf-8")
-        _out().print(f"wrote {out}", markup=False)
-
-
-def mermaid_diagram(flow: Flow) -> str:
-    """A Mermaid stateDiagram-v2 of the steps of `flow` and their `next` targets."""
-    # Only step ids (validated against a strict pattern) and fixed trigger names reach
-    # transitions; no flow text is ever a callback or condition name.
-    edges = []
-    for step_id, step in flow.steps.items():
-        for target, conditional in _targets(step):
-            edges.append(
-                {"trigger": "when" if conditional else "next", "source": step_id, "dest": target}
-            )
-    machine = GraphMachine(
-        model=_Diagram(),
-        states=list(flow.steps),
-        transitions=edges,
-        initial=flow.start,
-        graph_engine="mermaid",
-        auto_transitions=False,
-        title=flow.id,
-    )
-    return str(machine.models[0].get_graph().draw(None))
-
-
-class _Diagram:
-    """The model a diagram machine needs; it holds nothing."""
-
-
-def _targets(step: Step) -> list[tuple[str, bool]]:
-    if step.next is None:
-        return []
-    if isinstance(step.next, str):
-        return [(step.next, False)]
-    return [(branch.goto, branch.when is not None) for branch in step.next]
-
-
-@app.command("show")
-def show_command(file: FileArg) -> None:
-    """Show the steps of a flow as a table: id, kind, label, next."""
-    flow = load_or_exit(file).flow
-    table = Table(title=f"{flow.id} v{flow.version}")
-    for column in ("id", "kind", "label", "next"):
-        table.add_column(column)
-    for step_id, step in flow.steps.items():
-        label = flow.text(step.label) if step.label is not None else ""
-        table.add_row(step_id, step.kind, label, _next_text(step), style=None)
-    _out().print(table)
-
-
-def _next_text(step: Step) -> str:
-    parts = [f"{target}?" if conditional else target for target, conditional in _targets(step)]
-    return " | ".join(parts) or "-"

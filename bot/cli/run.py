@@ -43,9 +43,7 @@ def run() -> None:
         services = build_services(settings)
     try:
         plugin = review_plugin(services)
-        reloader = FlowReloader(
-            services.registry, services.flow_files, settings.flow_watch_seconds
-        )
+        reloader = FlowReloader(services.registry, services.flow_files, settings.flow_watch_seconds)
         app = build_application(
             services,
             extra_handlers=plugin.handlers,

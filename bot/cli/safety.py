@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli.flows import print_problems
+from bot.cli.flow_files import print_problems
 from bot.settings import Settings
 from flows.engine.conversation.turns import Conversation
 from flows.engine.format.problems import FlowError

@@ -15,8 +15,9 @@ import typer
 from rich.console import Console
 
 from bot.cli.errors import startup_errors
+from bot.cli.flow_files import print_problems
 from bot.settings import Settings
-from flows.engine.format.problems import FlowError, Problem
+from flows.engine.format.problems import FlowError
 from flows.engine.loading.loader import LoadedFlow, load_flow_file
 from flows.workbench.suite import ScenarioReport, run_scenarios
 
@@ -81,7 +82,7 @@ def _load(path: Path) -> LoadedFlow | None:
     try:
         return load_flow_file(path)
     except FlowError as error:
-        _print_problems(error.problems)
+        print_problems(error.problems)
         return None
 
 
@@ -92,7 +93,7 @@ def print_report(report: ScenarioReport, *, verbose: bool = False) -> None:
     out.print(
         f"{flow.id} v{flow.version} ({report.loaded.file}): scenarios in {folder}", markup=False
     )
-    _print_problems(report.found.problems)
+    print_problems(report.found.problems)
     if not report.runs and not report.found.problems:
         _err().print(f"no scenarios for flow '{flow.id}' in {folder}", markup=False)
     for run in report.runs:
@@ -109,9 +110,3 @@ def print_report(report: ScenarioReport, *, verbose: bool = False) -> None:
         out.print(f"    not reached by any scenario: {target.kind} {target.name}", markup=False)
     failed = len(report.failed)
     out.print(f"  {len(report.runs) - failed} passed, {failed} failed", markup=False)
-
-
-def _print_problems(problems: list[Problem]) -> None:
-    console = _err()
-    for problem in problems:
-        console.print(str(problem), markup=False)

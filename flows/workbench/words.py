@@ -28,7 +28,7 @@ def condition_words(condition: Condition, flow: Flow) -> str:
         joiner = " and " if isinstance(condition, AllOf) else " or "
         return joiner.join(_grouped(part, flow) for part in parts)
     if isinstance(condition, NotOf):
-        return f"not {_grouped(condition.not_, flow)}"
+        return f"not ({condition_words(condition.not_, flow)})"
     return _compare_words(condition, flow)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.settings import BUNDLED_FLOWS
+from flows.engine.loading.loader import load_flow_file
+from flows.workbench.drawing import drawing_of, mermaid
 from tests.flows.conftest import FlowText, mini_flow_text
 
 runner = CliRunner()
@@ -90,21 +94,92 @@ def test_unknown_option_is_a_usage_error(good_file: Path) -> None:
 
 
 def test_draw_a_mermaid_diagram(good_file: Path) -> None:
-    """`flows draw` prints a Mermaid state diagram with one edge per next target."""
+    """`flows draw` prints a Mermaid flowchart: sections as groups, conditions in words on
+    the arrows, conditional steps dashed with their condition, the ends marked."""
     result = runner.invoke(app, ["flows", "draw", str(good_file)])
     assert result.exit_code == 0, result.output
-    assert "stateDiagram-v2" in result.stdout
-    assert "consent --> declined: when" in result.stdout
-    assert "review --> done: next" in result.stdout
-    assert "[*] --> consent" in result.stdout
+    out = result.stdout
+    assert out.startswith("flowchart TD\n  %% mini v1\n  start((start)) --> s_consent\n")
+    assert '  s_consent -->|"if consent = I do not agree"| s_declined\n' in out
+    assert '  s_consent -->|"otherwise"| s_age\n' in out
+    assert "  s_age --> s_symptoms\n" in out
+    assert (
+        '  s_severity["Pain<br/>severity · scale<br/>only if symptoms includes Belly pain'
+        '<br/>⚑ same-day: severe_pain"]:::conditional\n'
+    ) in out
+    assert 's_declined(["You chose not to go on. Nothing was stored.<br/>declined · end"])' in out
+
+
+def test_draw_shows_sections_and_the_escalation_end(tmp_path: Path, flow_text: FlowText) -> None:
+    """Steps with a section are drawn inside it; an emergency flag is an exit from the step
+    that decides it to the escalation end."""
+    text = flow_text.replace("    label: Age\n", "    label: Age\n    section: about\n")
+    text = text.replace("level: same_day", "level: emergency")
+    path = tmp_path / "mini.yaml"
+    path.write_text(text.text + "sections:\n  - {id: about, title: About you}\n")
+    out = runner.invoke(app, ["flows", "draw", str(path)]).stdout
+    assert '  subgraph sec_about["About you"]\n    s_age["Age<br/>age · number"]\n  end\n' in out
+    assert '  s_severity -.->|"severe_pain"| escalation\n' in out
+    assert "  escalation{{" in out
 
 
 def test_draw_to_a_file(good_file: Path, tmp_path: Path) -> None:
-    """`flows draw --out` writes the diagram to the file."""
+    """`flows draw --out` writes the diagram to the file; `--format dot` writes Graphviz."""
     out = tmp_path / "mini.mmd"
     result = runner.invoke(app, ["flows", "draw", str(good_file), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "age --> symptoms: next" in out.read_text(encoding="utf-8")
+    assert "  s_age --> s_symptoms\n" in out.read_text(encoding="utf-8")
+    result = runner.invoke(app, ["flows", "draw", str(good_file), "--format", "dot"])
+    assert result.stdout.startswith('digraph "mini v1" {')
+    assert '"s_consent" -> "s_declined" [label="if consent = I do not agree"];' in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_draw_svg_and_png_with_graphviz(good_file: Path, tmp_path: Path) -> None:
+    """With Graphviz installed, `--format svg|png` renders the drawing."""
+    svg, png = tmp_path / "mini.svg", tmp_path / "mini.png"
+    for path, kind in ((svg, "svg"), (png, "png")):
+        result = runner.invoke(
+            app, ["flows", "draw", str(good_file), "-f", kind, "--out", str(path)]
+        )
+        assert result.exit_code == 0, result.output
+    assert "<svg" in svg.read_text()
+    assert "only if symptoms includes Belly pain" in svg.read_text()
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_draw_svg_without_graphviz_says_so(
+    good_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without `dot` on the PATH: one clear line and exit 1, nothing written."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = tmp_path / "mini.svg"
+    result = runner.invoke(app, ["flows", "draw", str(good_file), "-f", "svg", "--out", str(out)])
+    assert result.exit_code == 1
+    assert "Graphviz's `dot` is not installed" in result.stderr
+    assert not out.exists()
+
+
+def test_draw_replaces_the_diagram_in_a_readme(good_file: Path, tmp_path: Path) -> None:
+    """`--readme FILE` puts the Mermaid drawing between the flow's markers, nothing else."""
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# T\n<!-- flow diagram: mini -->\nold\n<!-- end of flow diagram -->\nafter\n"
+    )
+    result = runner.invoke(app, ["flows", "draw", str(good_file), "--readme", str(readme)])
+    assert result.exit_code == 0, result.output
+    text = readme.read_text()
+    assert text.startswith("# T\n<!-- flow diagram: mini -->\n```mermaid\nflowchart TD\n")
+    assert text.endswith("```\n<!-- end of flow diagram -->\nafter\n")
+
+
+def test_the_readme_shows_the_bundled_flow_as_it_is() -> None:
+    """The README's diagram is the bundled flow's current drawing (regenerate it with
+    `intake-bot flows draw flows/definitions/gut_health.yaml --readme README.md`)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    flow = load_flow_file(BUNDLED_FLOWS / "gut_health.yaml").flow
+    block = f"<!-- flow diagram: gut_health -->\n```mermaid\n{mermaid(drawing_of(flow))}```\n"
+    assert block in readme, "README.md: the flow diagram is out of date (see the docstring)"
 
 
 def test_draw_a_bad_file(tmp_path: Path) -> None:
@@ -118,13 +193,16 @@ def test_draw_a_bad_file(tmp_path: Path) -> None:
 
 
 def test_show_lists_steps(good_file: Path) -> None:
-    """`flows show` prints a table row per step with its kind, label and next."""
-    result = runner.invoke(app, ["flows", "show", str(good_file)], env={"COLUMNS": "120"})
+    """`flows show` prints a row per step: kind, label, next, and when it is asked (a
+    conditional step shows its condition in words)."""
+    result = runner.invoke(app, ["flows", "show", str(good_file)], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if "│" in line}
     assert list(rows) == ["consent", "age", "symptoms", "severity", "review", "done", "declined"]
-    assert [cell.strip() for cell in rows["age"].split("│")[2:5]] == ["number", "Age", "symptoms"]
+    cells = [cell.strip() for cell in rows["age"].split("│")[2:6]]
+    assert cells == ["number", "Age", "symptoms", "always"]
     assert "declined? | age" in rows["consent"]
+    assert "only if symptoms includes Belly pain" in rows["severity"]
 
 
 def test_schema_check_passes_for_the_committed_schema() -> None:
