@@ -2,6 +2,8 @@
 
 Reads stdin line by line, so a transcript can be piped in; ends cleanly at end of input or
 /quit. Options are answered by number or label; multi-select by numbers separated by commas.
+The patient's language is the one given (`chat --lang es`), as Telegram's app language would
+be; `/language` lists the flow's languages (answer with a number) and `/language es` switches.
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-from flows.engine.conversation.values import Action, ActionKind, Inbound, Prompt, PromptKind, Turn
+from flows.engine.conversation.values import (
+    Action,
+    ActionKind,
+    Inbound,
+    Profile,
+    Prompt,
+    PromptKind,
+    Turn,
+)
 from flows.intake.service import IntakeService
 
 TERMINAL_USER_ID = 1
@@ -22,6 +32,7 @@ COMMANDS = {
     "/start": ActionKind.START,
     "/cancel": ActionKind.CANCEL,
     "/skip": ActionKind.SKIP,
+    "/language": ActionKind.LANGUAGE,
 }
 
 
@@ -29,11 +40,18 @@ class TerminalChat:
     """One patient's intake in a terminal."""
 
     def __init__(
-        self, service: IntakeService, *, out: TextIO, user_id: int = TERMINAL_USER_ID
+        self,
+        service: IntakeService,
+        *,
+        out: TextIO,
+        user_id: int = TERMINAL_USER_ID,
+        language: str | None = None,
     ) -> None:
         self.service = service
         self.out = out
         self.user_id = user_id
+        self.profile = Profile(language=language)
+        self.language = language
         self.last: Prompt | None = None
         self.session_id: int | None = None
 
@@ -50,20 +68,42 @@ class TerminalChat:
 
     def action_for(self, line: str) -> Action:
         """The action a typed line stands for."""
-        word = line.strip().lower()
+        word, _, rest = line.strip().lower().partition(" ")
         kind = COMMANDS.get(word)
+        if kind == ActionKind.LANGUAGE:
+            return self._language_action(rest.strip())
         if kind is None:
-            return Action(ActionKind.TEXT, text=line)
+            picked = self._picked_language(line.strip())
+            return picked or Action(ActionKind.TEXT, text=line, language=self.language)
         if kind == ActionKind.SKIP:
             index = self.last.step_index if self.last else None
             return Action(kind, session_id=self.session_id, step_index=index)
         return Action(kind)
 
+    def _language_action(self, code: str) -> Action:
+        """`/language` asks which; `/language es` picks one of the flow's languages."""
+        languages = self.service.languages
+        if code not in languages:
+            return Action(ActionKind.LANGUAGE)
+        return self._pick(languages.index(code))
+
+    def _picked_language(self, line: str) -> Action | None:
+        """A number typed under the /language question picks that language."""
+        if self.last is None or self.last.answer_kind != "language" or not line.isdigit():
+            return None
+        index = int(line) - 1
+        return self._pick(index) if 0 <= index < len(self.last.choices) else None
+
+    def _pick(self, index: int) -> Action:
+        return Action(ActionKind.LANGUAGE, session_id=self.session_id or 0, option_index=index)
+
     def send(self, action: Action) -> Turn:
         """Run one turn and print its prompts."""
-        turn = self.service.handle_sync(Inbound(user_id=self.user_id, action=action))
+        inbound = Inbound(user_id=self.user_id, action=action, profile=self.profile)
+        turn = self.service.handle_sync(inbound)
         if turn.session_id is not None:
             self.session_id = turn.session_id
+        self.language = turn.language or self.language
         prompts = turn.prompts or ((self.last,) if turn.stale and self.last else ())
         for prompt in prompts:
             self.print_prompt(prompt)
@@ -75,7 +115,8 @@ class TerminalChat:
             self.out.write("!! ")
         if prompt.progress is not None:
             n, total = prompt.progress
-            self.out.write(f"[{self.service.message('progress').format(n=n, total=total)}]\n")
+            progress = self.service.message("progress", self.language)
+            self.out.write(f"[{progress.format(n=n, total=total)}]\n")
         self.out.write(prompt.text + "\n")
         if prompt.answer_kind == "scale":
             self.out.write("  " + " · ".join(c.label for c in prompt.choices) + "\n")
@@ -89,6 +130,9 @@ class TerminalChat:
         self.out.flush()
 
 
-def run_terminal(service: IntakeService, stdin: TextIO = sys.stdin) -> None:
-    """Run the terminal chat on stdin/stdout."""
-    TerminalChat(service, out=sys.stdout).run(stdin, echo=not stdin.isatty())
+def run_terminal(
+    service: IntakeService, stdin: TextIO = sys.stdin, *, language: str | None = None
+) -> None:
+    """Run the terminal chat on stdin/stdout, for a patient whose language is `language`."""
+    chat = TerminalChat(service, out=sys.stdout, language=language)
+    chat.run(stdin, echo=not stdin.isatty())

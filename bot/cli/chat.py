@@ -35,6 +35,10 @@ def chat(
         Path | None,
         typer.Option("--scenario", help="Type this scenario's answers first.", dir_okay=False),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="The patient's language (es, es-MX); else the flow's default."),
+    ] = None,
 ) -> None:
     """Run the intake in this terminal, reading answers line by line from stdin."""
     with startup_errors():
@@ -42,7 +46,7 @@ def chat(
     try:
         with startup_errors():
             lines = scenario_lines(scenario, services.registry.active_loaded.flow)
-            chat = TerminalChat(services.intake, out=sys.stdout)
+            chat = TerminalChat(services.intake, out=sys.stdout, language=lang)
             chat.run(itertools.chain(lines, sys.stdin), echo=bool(lines) or not sys.stdin.isatty())
     except KeyboardInterrupt:
         pass

@@ -31,7 +31,7 @@ def run() -> None:
     if settings.telegram_token is None:
         from bot.cli.chat import chat
 
-        chat(flow_file=None, db=None)
+        chat(flow_file=None, db=None, lang=None)
         return
     token = settings.telegram_token.get_secret_value()
     logging.basicConfig(

@@ -32,9 +32,9 @@ from telegram.request import BaseRequest
 
 from bot.telegram.commands import (
     ACTION_COMMANDS,
-    COMMAND_MENU,
     SYSTEM_PATTERN,
     PatientCommands,
+    command_menu,
 )
 from bot.telegram.delivery import Delivery
 from bot.telegram.errors import handle_error, protect_logs
@@ -42,7 +42,7 @@ from bot.telegram.handlers import PatientHandlers
 from bot.telegram.pacer import Pacer, Rates
 from bot.telegram.processor import ChatSerialProcessor
 from bot.telegram.questions import QuestionMemory
-from bot.telegram.service import ServiceSet
+from bot.telegram.service import PatientService, ServiceSet
 from bot.telegram.transport import AiohttpRequest
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -91,8 +91,8 @@ def build_application(
     )
     if rates is not None:
         builder = builder.rate_limiter(Pacer(rates))
-    builder = builder.post_init(_run_hooks(post_init_hooks, menu=True))
-    app: AnyApplication = builder.post_stop(_run_hooks(post_stop_hooks, menu=False)).build()
+    builder = builder.post_init(_run_hooks(post_init_hooks, menu=services.intake))
+    app: AnyApplication = builder.post_stop(_run_hooks(post_stop_hooks, menu=None)).build()
     for handler in extra_handlers:
         app.add_handler(handler, EXTRA_GROUP)
     add_patient_handlers(app, services, settings.review_chat_id)
@@ -142,11 +142,26 @@ def _other_groups(review_chat: int | None) -> filters.BaseFilter:
     return groups & ~filters.Chat(chat_id=review_chat)
 
 
-def _run_hooks(hooks: Sequence[Hook], *, menu: bool) -> Hook:
+def _run_hooks(hooks: Sequence[Hook], *, menu: PatientService | None) -> Hook:
     async def run_hooks(app: AnyApplication) -> None:
-        if menu:
-            await app.bot.set_my_commands(COMMAND_MENU, scope=BotCommandScopeAllPrivateChats())
+        if menu is not None:
+            await set_menus(app, menu)
         for hook in hooks:
             await hook(app)
 
     return run_hooks
+
+
+async def set_menus(app: AnyApplication, intake: PatientService) -> None:
+    """The command menu of private chats: the default language's, and one per other language.
+
+    Telegram shows a user the menu set for their app's language code, else the default one.
+    """
+    scope = BotCommandScopeAllPrivateChats()
+    default, *others = intake.languages
+    await app.bot.set_my_commands(command_menu(intake, default), scope=scope)
+    for language in others:
+        code = language.split("-")[0]
+        if code != default:
+            menu = command_menu(intake, language)
+            await app.bot.set_my_commands(menu, scope=scope, language_code=code)

@@ -29,18 +29,10 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 DELETE_STEP = 0  # step index of the /delete confirmation among SYSTEM buttons
 SYSTEM_PATTERN = rf"^{ButtonAction.SYSTEM.value}:"
 
-# Short labels of Telegram's command menu. Telegram shows them beside the command names; they
-# are plain UI words, kept here because the flow format has no place for menu labels yet.
-COMMAND_MENU = (
-    BotCommand("start", "Start or continue the intake"),
-    BotCommand("back", "Go back one question"),
-    BotCommand("status", "How far along am I?"),
-    BotCommand("help", "How this chat works"),
-    BotCommand("restart", "Start the intake again"),
-    BotCommand("cancel", "Stop the intake"),
-    BotCommand("mydata", "Get a copy of my answers"),
-    BotCommand("delete", "Delete my answers and data"),
-)
+# Telegram's command menu, in this order; each label is the flow's `menu_<command>` message.
+MENU_COMMANDS = (
+    "start", "back", "status", "help", "restart", "cancel", "language", "mydata", "delete",
+)  # fmt: skip
 
 ACTION_COMMANDS = {
     "back": ActionKind.BACK,
@@ -48,7 +40,13 @@ ACTION_COMMANDS = {
     "status": ActionKind.STATUS,
     "help": ActionKind.HELP,
     "cancel": ActionKind.CANCEL,
+    "language": ActionKind.LANGUAGE,
 }
+
+
+def command_menu(intake: PatientService, language: str) -> list[BotCommand]:
+    """The command menu in one language of the flow."""
+    return [BotCommand(name, intake.message(f"menu_{name}", language)) for name in MENU_COMMANDS]
 
 
 class PatientCommands:
@@ -82,7 +80,8 @@ class PatientCommands:
         if user is None or chat is None:
             return
         lines = await self.intake.patient_copy(user_id=user.id)
-        text = "\n".join(lines) or self.intake.message("mydata_empty", language_of(update))
+        language = self.delivery.language(chat.id, language_of(update))
+        text = "\n".join(lines) or self.intake.message("mydata_empty", language)
         await self.delivery.send_text(chat.id, text)
 
     async def handle_delete(self, update: Update, context: Context) -> None:
@@ -91,7 +90,7 @@ class PatientCommands:
         if chat is None:
             return
         text = self.intake.message
-        lang = language_of(update)
+        lang = self.delivery.language(chat.id, language_of(update))
         markup = yes_no_keyboard(
             text("delete_yes", lang), text("delete_no", lang), ButtonAction.SYSTEM, DELETE_STEP
         )
@@ -103,7 +102,7 @@ class PatientCommands:
         if query is None or user is None or chat is None or chat.type != ChatType.PRIVATE:
             return
         button = decode(query.data or "")
-        lang = language_of(update)
+        lang = self.delivery.language(chat.id, language_of(update))
         if button is None or button.step_index != DELETE_STEP:
             await answer_query(query, self.intake.message("stale_button", lang))
             return

@@ -44,14 +44,19 @@ class Delivery:
             self._labels[language] = labels
         return labels
 
+    def language(self, chat_id: int, telegram: str | None) -> str | None:
+        """The language of a chat's current question, else the patient's Telegram language."""
+        asked = self.questions.current(chat_id)
+        return asked.language if asked is not None and asked.language else telegram
+
     async def deliver(
         self, chat_id: int, turn: Turn, *, language: str | None, pressed: Message | None = None
     ) -> None:
-        """Show a turn in a chat; a blocked bot marks the patient unreachable."""
+        """Show a turn in a chat (in the turn's language); a blocked bot marks it unreachable."""
         if turn.duplicate or turn.stale:
             return
         try:
-            await self._deliver(chat_id, turn, language, pressed)
+            await self._deliver(chat_id, turn, turn.language or language, pressed)
         except Forbidden:
             await self.unreachable(chat_id)
 
@@ -113,20 +118,21 @@ class Delivery:
     ) -> None:
         labels = self.labels(lang)
         text = prompt_text(prompt, labels)
-        await self.edit(pressed, text, prompt_keyboard(prompt, session, labels))
-        self.questions.remember(chat_id, Asked(pressed.message_id, text, step=prompt.step))
+        await self.edit(pressed, text, prompt_keyboard(prompt, session, labels, lang))
+        asked = Asked(pressed.message_id, text, step=prompt.step, language=lang)
+        self.questions.remember(chat_id, asked)
 
     async def _send_prompt(
         self, chat_id: int, prompt: Prompt, session: int | None, lang: str | None
     ) -> None:
         labels = self.labels(lang)
-        markup = prompt_keyboard(prompt, session, labels)
+        markup = prompt_keyboard(prompt, session, labels, lang)
         if prompt.kind is PromptKind.QUESTION or markup is not None:
             await self._retire_question(chat_id)
         sent = await self._send(chat_id, prompt_text(prompt, labels), markup)
         if prompt.kind is PromptKind.QUESTION or markup is not None:
-            buttons = markup is not None
-            asked = Asked(sent.message_id, sent.text or "", has_buttons=buttons, step=prompt.step)
+            buttons, text = markup is not None, sent.text or ""
+            asked = Asked(sent.message_id, text, buttons, prompt.step, language=lang)
             self.questions.remember(chat_id, asked)
 
     async def _retire_question(self, chat_id: int) -> None:

@@ -73,7 +73,8 @@ class PatientHandlers:
         """Give typed text to the intake: an answer, a question, or a red flag to screen."""
         message = update.effective_message
         if message is not None and message.text is not None:
-            action = Action(ActionKind.TEXT, message.text)
+            shown_in = self.delivery.language(message.chat_id, None)  # before consent, see Action
+            action = Action(ActionKind.TEXT, message.text, language=shown_in)
             await take_turn(self.intake, self.delivery, update, action)
 
     async def handle_button(self, update: Update, context: Context) -> None:
@@ -85,16 +86,17 @@ class PatientHandlers:
         if chat.type != ChatType.PRIVATE:
             await answer_query(query, self.intake.message("private_only", language_of(update)))
             return
+        language = self.delivery.language(chat.id, language_of(update))
         button = decode(query.data or "")
         action = button_action(button) if button is not None else None
         if action is None:
-            await answer_query(query, self.intake.message("stale_button", language_of(update)))
+            await answer_query(query, self.intake.message("stale_button", language))
             return
         turn = await self.intake.handle(inbound_from(update, action))
-        stale = self.intake.message("stale_button", language_of(update)) if turn.stale else None
+        stale = self.intake.message("stale_button", language) if turn.stale else None
         await answer_query(query, stale)
         pressed = query.message if isinstance(query.message, Message) else None
-        await self.delivery.deliver(chat.id, turn, language=language_of(update), pressed=pressed)
+        await self.delivery.deliver(chat.id, turn, language=language, pressed=pressed)
 
     async def handle_edit(self, update: Update, context: Context) -> None:
         """An edit of a reply to the current question answers it; older ones are only screened."""
@@ -109,7 +111,8 @@ class PatientHandlers:
         """Photos, voice, stickers and the like: ask for text or buttons; store nothing."""
         chat = update.effective_chat
         if chat is not None:
-            text = self.intake.message("unsupported_input", language_of(update))
+            language = self.delivery.language(chat.id, language_of(update))
+            text = self.intake.message("unsupported_input", language)
             await self.delivery.send_text(chat.id, text)
 
     async def handle_group(self, update: Update, context: Context) -> None:

@@ -14,6 +14,7 @@ BUTTON_KINDS = {
     ButtonAction.BACK: ActionKind.BACK,
     ButtonAction.SKIP: ActionKind.SKIP,
     ButtonAction.CONFIRM: ActionKind.CONFIRM,
+    ButtonAction.LANGUAGE: ActionKind.LANGUAGE,
 }
 
 
@@ -40,6 +41,7 @@ def button_action(button: Button) -> Action | None:
         session_id=button.session_id,
         step_index=button.step_index,
         option_index=button.option_index,
+        language=button.language,
     )
 
 

@@ -42,23 +42,25 @@ def prompt_text(prompt: Prompt, labels: Labels) -> str:
 
 
 def prompt_keyboard(
-    prompt: Prompt, session_id: int | None, labels: Labels
+    prompt: Prompt, session_id: int | None, labels: Labels, language: str | None = None
 ) -> InlineKeyboardMarkup | None:
     """The inline keyboard of a prompt, or None when it has no buttons.
 
-    Before consent there is no session yet: its buttons carry session 0.
+    Before consent there is no session yet: its buttons carry session 0 and the language they
+    are shown in, so the answer is read (and the intake goes on) in that language.
     """
     if prompt.step_index is None:
         return None
     step, session_id = prompt.step_index, session_id or 0
-    rows = _option_rows(prompt, session_id, step)
+    lang = language if session_id == 0 else None
+    rows = _option_rows(prompt, session_id, step, lang)
     if prompt.multi:
-        rows.append([_button(labels.done, ButtonAction.DONE, session_id, step, 0)])
+        rows.append([_button(labels.done, ButtonAction.DONE, session_id, step, 0, lang)])
     last = []
     if prompt.can_back:
-        last.append(_button(labels.back, ButtonAction.BACK, session_id, step, 0))
+        last.append(_button(labels.back, ButtonAction.BACK, session_id, step, 0, lang))
     if prompt.can_skip:
-        last.append(_button(labels.skip, ButtonAction.SKIP, session_id, step, 0))
+        last.append(_button(labels.skip, ButtonAction.SKIP, session_id, step, 0, lang))
     if last:
         rows.append(last)
     return InlineKeyboardMarkup(rows) if rows else None
@@ -76,10 +78,12 @@ def answered_text(question: str, answer: str) -> str:
     return f"{question}\n\n{ANSWER_MARK}{answer}"
 
 
-def _option_rows(prompt: Prompt, session_id: int, step: int) -> list[list[InlineKeyboardButton]]:
+def _option_rows(
+    prompt: Prompt, session_id: int, step: int, language: str | None
+) -> list[list[InlineKeyboardButton]]:
     action = _option_action(prompt)
     buttons = [
-        _button(_choice_label(choice, prompt.multi), action, session_id, step, index)
+        _button(_choice_label(choice, prompt.multi), action, session_id, step, index, language)
         for index, choice in enumerate(prompt.choices)
     ]
     if prompt.answer_kind == "scale":
@@ -94,6 +98,8 @@ def _option_action(prompt: Prompt) -> ButtonAction:
         return ButtonAction.TOGGLE
     if prompt.answer_kind == "confirm":
         return ButtonAction.CONFIRM
+    if prompt.answer_kind == "language":
+        return ButtonAction.LANGUAGE
     return ButtonAction.CHOOSE
 
 
@@ -102,9 +108,14 @@ def _choice_label(choice: Choice, multi: bool) -> str:
 
 
 def _button(
-    label: str, action: ButtonAction, session: int, step: int, option: int
+    label: str,
+    action: ButtonAction,
+    session: int,
+    step: int,
+    option: int,
+    language: str | None = None,
 ) -> InlineKeyboardButton:
-    data = encode(Button(action, session, step, option))
+    data = encode(Button(action, session, step, option, language))
     return InlineKeyboardButton(label, callback_data=data)
 
 

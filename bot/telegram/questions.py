@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 class Asked:
     """A question message: its id, its text as sent, whether it has buttons, and its step.
 
-    `since` is the id of the first message that asked this step (itself unless re-asked).
+    `since` is the id of the first message that asked this step (itself unless re-asked);
+    `language` is the language it was written in (for notices outside a turn).
     """
 
     message_id: int
@@ -26,6 +27,7 @@ class Asked:
     has_buttons: bool = True
     step: str | None = None
     since: int = 0
+    language: str | None = None
 
 
 class QuestionMemory:

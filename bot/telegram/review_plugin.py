@@ -20,7 +20,7 @@ from telegram.ext import BaseHandler
 from bot.composition import Services
 from bot.telegram.application import AnyApplication, Hook
 from bot.telegram.clinician import ClinicianHandlers
-from bot.telegram.commands import COMMAND_MENU
+from bot.telegram.commands import command_menu
 from bot.telegram.outbox import POLL_SECONDS, worker_hooks
 
 _LOG = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ def review_plugin(services: Services, *, poll: float = POLL_SECONDS) -> ReviewPl
         review_chat=settings.review_chat_id,
         message=services.intake.message,
     )
-    menus = menu_hook(settings.clinician_id_set, settings.review_chat_id)
+    patient_menu = command_menu(services.intake, services.registry.active.default_language)
+    menus = menu_hook(settings.clinician_id_set, settings.review_chat_id, patient_menu)
     if settings.review_chat_id is None:
         return ReviewPlugin(clinician.handlers(), [menus])
     start, stop = worker_hooks(
@@ -62,13 +63,15 @@ def review_plugin(services: Services, *, poll: float = POLL_SECONDS) -> ReviewPl
     return ReviewPlugin(clinician.handlers(), [menus, start], [stop])
 
 
-def menu_hook(clinicians: frozenset[int], review_chat: int | None) -> Hook:
+def menu_hook(
+    clinicians: frozenset[int], review_chat: int | None, patient_menu: Sequence[BotCommand]
+) -> Hook:
     """A post-init hook that shows the clinician commands to clinicians and in the review chat."""
 
     async def set_menus(app: AnyApplication) -> None:
         """Set each clinician's private menu (patient and clinician commands) and the chat's."""
         menus: list[tuple[int, Sequence[BotCommand]]] = [
-            (c, (*COMMAND_MENU, *CLINICIAN_MENU)) for c in sorted(clinicians)
+            (c, (*patient_menu, *CLINICIAN_MENU)) for c in sorted(clinicians)
         ]
         if review_chat is not None:
             menus.append((review_chat, CLINICIAN_MENU))

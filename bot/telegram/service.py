@@ -45,6 +45,11 @@ class PatientService(Protocol):
         """A `messages:` text of the active flow."""
         ...
 
+    @property
+    def languages(self) -> list[str]:
+        """The active flow's languages, the default first."""
+        ...
+
 
 class ServiceSet(Protocol):
     """The composition root's services, as far as the bot needs them."""

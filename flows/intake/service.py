@@ -24,7 +24,7 @@ from flows.engine.conversation.parsing import Accepted, parse
 from flows.engine.conversation.prompts import Placeholders, PromptBuilder
 from flows.engine.conversation.state import ACTIVE, CANCELLED, ESCALATED, IntakeState
 from flows.engine.conversation.turns import Conversation
-from flows.engine.conversation.values import ActionKind, Inbound, Turn
+from flows.engine.conversation.values import Action, ActionKind, Inbound, Turn
 from flows.engine.safety.flags import priority
 from flows.intake.patient_data import Deletion, PatientData
 from flows.intake.sessions import restore_state
@@ -96,6 +96,11 @@ class IntakeService:
             ctx = self._load(tx, inbound)
             return self._apply(ctx)
 
+    @property
+    def languages(self) -> list[str]:
+        """The active flow's languages, the default first."""
+        return list(self.registry.active.languages)
+
     def message(self, key: str, language: str | None = None) -> str:
         """A `messages` text of the active flow, placeholders filled."""
         places = self._places(None)
@@ -112,10 +117,20 @@ class IntakeService:
             conversation = self.registry.get(record.flow_id, record.flow_version)
             stored = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
             state = restore_state(record, stored, patient)
+            state.language = conversation.flow.language_for(state.language)
         else:
             conversation = self.registry.active_conversation()
-            state = conversation.new_state(self._language(inbound.profile.language))
+            state = conversation.new_state(self._opening_language(inbound, patient))
         return _Context(tx, inbound, patient, record, conversation, state, stored)
+
+    def _opening_language(self, inbound: Inbound, patient: Patient | None) -> str:
+        """The language of a patient with no intake in progress.
+
+        The language the answered question was shown in, else the one the patient chose for an
+        earlier intake, else their Telegram app's language, else the flow's default.
+        """
+        chosen = patient.language if patient is not None and patient.consented_at else None
+        return self._language(inbound.action.language or chosen or inbound.profile.language)
 
     def _apply(self, ctx: _Context) -> Turn:
         action = ctx.inbound.action
@@ -124,7 +139,7 @@ class IntakeService:
             return self._restart(ctx, active)
         if not active:
             return self._before_consent(ctx)
-        if action.kind in _BUTTONS and action.session_id != ctx.record.id:  # type: ignore[union-attr]
+        if _pressed(action) and action.session_id != ctx.record.id:  # type: ignore[union-attr]
             return Turn(stale=True, session_id=ctx.record.id)  # type: ignore[union-attr]
         places = self._places(ctx.record)
         outcome = ctx.conversation.handle(ctx.state, action, places)
@@ -135,25 +150,43 @@ class IntakeService:
         """A patient with no intake in progress: nothing is stored until they consent."""
         action = ctx.inbound.action
         places = self._places(None)
-        if action.kind in _BUTTONS and action.session_id not in (None, 0):
+        if _pressed(action) and action.session_id not in (None, 0):
             return Turn(stale=True)
         finished = ctx.record is not None and ctx.record.status in ENDED_STATUSES
         if action.kind == ActionKind.TEXT and finished and not self._answers_start(ctx):
             return self._after_end(ctx, places)
         if action.kind in (ActionKind.START, ActionKind.STATUS, ActionKind.BACK):
-            return Turn(prompts=tuple(ctx.conversation.opening(ctx.state, places)))
+            prompts = tuple(ctx.conversation.opening(ctx.state, places))
+            return Turn(prompts=prompts, language=ctx.state.language)
+        if action.kind == ActionKind.TEXT:  # "Acepto" under an English question is Spanish
+            ctx.state.language = self._answer_language(ctx)
         outcome = ctx.conversation.handle(ctx.state, action, places)
         if self._consented(ctx):
             self._open_session(ctx)
             self._save(ctx)
+        elif action.kind == ActionKind.LANGUAGE:
+            self._keep_language(ctx)
         return _turn(outcome, ctx.state, ctx.record)
 
     def _answers_start(self, ctx: _Context) -> bool:
         """Whether typed text answers the first question (a new intake after an ended one)."""
         flow = ctx.conversation.flow
         text = ctx.inbound.action.text or ""
-        parsed = parse(flow.steps[flow.start], text, flow, ctx.state.language)
+        parsed = parse(flow.steps[flow.start], text, flow, self._answer_language(ctx))
         return isinstance(parsed, Accepted)
+
+    def _answer_language(self, ctx: _Context) -> str:
+        """The language typed text answers the first question in (the patient's, else another)."""
+        conversation, text = ctx.conversation, ctx.inbound.action.text or ""
+        language = ctx.state.language or conversation.flow.default_language
+        return conversation.language_of_answer(conversation.flow.start, text, language)
+
+    def _keep_language(self, ctx: _Context) -> None:
+        """Remember a consenting patient's language choice (nobody else's is stored)."""
+        patient = ctx.patient
+        if patient is not None and patient.consented_at and patient.language != ctx.state.language:
+            patient.language = ctx.state.language
+            ctx.tx.add(patient)
 
     def _after_end(self, ctx: _Context, places: Placeholders) -> Turn:
         """Text after an intake ended: still screened for red flags, else a short reminder."""
@@ -170,7 +203,7 @@ class IntakeService:
         places = self._places(None)
         builder = PromptBuilder(conversation.fm, places, state.language)
         prompts = (builder.notice("restarted"), *conversation.opening(state, places))
-        return Turn(prompts=prompts)
+        return Turn(prompts=prompts, language=state.language)
 
     def _consented(self, ctx: _Context) -> bool:
         consent = ctx.conversation.flow.consent
@@ -221,6 +254,7 @@ class IntakeService:
         )
         record.current_step, record.status = state.step, state.status
         record.state, record.updated_at = state.to_record(), utcnow()
+        self._keep_language(ctx)
         if state.ended and record.ended_at is None:
             record.ended_at = record.updated_at
             self._finish(ctx)
@@ -258,8 +292,7 @@ class IntakeService:
         )
 
     def _language(self, wanted: str | None) -> str:
-        flow = self.registry.active
-        return wanted if wanted in flow.languages else flow.default_language
+        return self.registry.active.language_for(wanted)
 
     # --- patient data (see flows.intake.patient_data) --------------------------------------------
 
@@ -285,6 +318,12 @@ _BUTTONS = {
 }
 
 
+def _pressed(action: Action) -> bool:
+    """Whether the action is a button press bound to a session (a /language pick included)."""
+    picked = action.kind == ActionKind.LANGUAGE and action.option_index is not None
+    return action.kind in _BUTTONS or picked
+
+
 def _turn(outcome: Outcome, state: IntakeState, record: IntakeSession | None) -> Turn:
     return Turn(
         prompts=tuple(outcome.prompts),
@@ -295,6 +334,7 @@ def _turn(outcome: Outcome, state: IntakeState, record: IntakeSession | None) ->
         answered_step=outcome.answered_step,
         answer_text=outcome.answer_text,
         refresh=outcome.refresh,
+        language=state.language,
     )
 
 

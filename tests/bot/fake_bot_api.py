@@ -98,6 +98,7 @@ class FakeBotApi:
     failures: list[Failure] = field(default_factory=list)
     sent: dict[int, Sent] = field(default_factory=dict)
     on_send: Callable[[Sent], None] | None = None  # benchmarks react to bot messages here
+    languages: dict[int, str] = field(default_factory=dict)  # a user's app language (else en)
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -141,6 +142,10 @@ class FakeBotApi:
 
     # --- the patient side --------------------------------------------------------------------
 
+    def language_of(self, user: int) -> str:
+        """The language code a user's Telegram app sends (`languages`, else English)."""
+        return self.languages.get(user, "en")
+
     def send_text(self, user: int, text: str, *, chat: dict[str, Any] | None = None) -> int:
         """A patient types `text`; returns the message id."""
         return self._message(user, {"text": text, **entities(text)}, chat)
@@ -151,7 +156,8 @@ class FakeBotApi:
 
     def edit_text(self, user: int, message_id: int, text: str) -> None:
         """A patient edits an earlier message of theirs."""
-        message = {**message_base(user, None, message_id), "text": text, "edit_date": now()}
+        base = message_base(user, None, message_id, self.language_of(user))
+        message = {**base, "text": text, "edit_date": now()}
         self.inject({"edited_message": message})
 
     def press(self, user: int, message_id: int, data: str) -> str:
@@ -162,7 +168,7 @@ class FakeBotApi:
         query_id = f"q{next(self._ids)}"
         query = {
             "id": query_id,
-            "from": user_object(user),
+            "from": user_object(user, language=self.language_of(user)),
             "chat_instance": str(chat_id),
             "data": data,
             "message": message,
@@ -230,7 +236,8 @@ class FakeBotApi:
 
     def _message(self, user: int, content: dict[str, Any], chat: dict[str, Any] | None) -> int:
         message_id = next(self._ids)
-        self.inject({"message": {**message_base(user, chat, message_id), **content}})
+        base = message_base(user, chat, message_id, self.language_of(user))
+        self.inject({"message": {**base, **content}})
         return message_id
 
     def _notify(self) -> None:

@@ -28,9 +28,14 @@ MEDIA = {
 }
 
 
-def user_object(user_id: int, *, is_bot: bool = False) -> dict[str, Any]:
-    """A user object (language English)."""
-    return {"id": user_id, "is_bot": is_bot, "first_name": f"User{user_id}", "language_code": "en"}
+def user_object(user_id: int, *, is_bot: bool = False, language: str = "en") -> dict[str, Any]:
+    """A user object, with the language their Telegram app is set to (English by default)."""
+    return {
+        "id": user_id,
+        "is_bot": is_bot,
+        "first_name": f"User{user_id}",
+        "language_code": language,
+    }
 
 
 def private_chat(user_id: int) -> dict[str, Any]:
@@ -43,13 +48,15 @@ def group_chat(chat_id: int, title: str = "A group") -> dict[str, Any]:
     return {"id": chat_id, "type": "group", "title": title}
 
 
-def message_base(user: int, chat: dict[str, Any] | None, message_id: int) -> dict[str, Any]:
+def message_base(
+    user: int, chat: dict[str, Any] | None, message_id: int, language: str = "en"
+) -> dict[str, Any]:
     """The fields every message from a patient has."""
     return {
         "message_id": message_id,
         "date": now(),
         "chat": chat or private_chat(user),
-        "from": user_object(user),
+        "from": user_object(user, language=language),
     }
 
 

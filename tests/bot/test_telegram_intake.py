@@ -92,8 +92,8 @@ async def test_command_menu_is_set_for_private_chats(telegram_bot: RunningBot) -
 
     assert len(calls) == 1
     names = [c["command"] for c in calls[0].params["commands"]]
-    assert {"start", "back", "restart", "status", "help", "cancel", "mydata", "delete"} == set(
-        names
-    )
+    assert names == [
+        *("start", "back", "status", "help", "restart", "cancel", "language", "mydata", "delete")
+    ]
     assert calls[0].params["scope"] == {"type": "all_private_chats"}
     assert BOT_USERNAME

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup
 
 from bot.telegram.keyboards import Labels, prompt_keyboard, prompt_text
-from flows.engine.conversation.buttons import ButtonAction, decode
+from flows.engine.conversation.buttons import Button, ButtonAction, decode, encode
 from flows.engine.conversation.values import Choice, Prompt, PromptKind
 
 LABELS = Labels(back="Back", skip="Skip", done="Done", progress="Question {n} of about {total}")
@@ -75,6 +75,40 @@ def test_before_consent_buttons_carry_session_zero() -> None:
     ]
 
     assert {b.session_id for b in buttons if b} == {0}
+
+
+def test_before_consent_buttons_carry_their_language() -> None:
+    """Buttons shown before consent name the language they are in; a session's do not."""
+    prompt = question(answer_kind="choice", choices=(Choice("agree", "Acepto"), Choice("n", "No")))
+    before = [
+        decode(d) for row in rows(prompt_keyboard(prompt, None, LABELS, "es")) for _, d in row
+    ]
+    during = [decode(d) for row in rows(prompt_keyboard(prompt, 42, LABELS, "es")) for _, d in row]
+
+    assert {(b.session_id, b.language) for b in before if b} == {(0, "es")}
+    assert {(b.session_id, b.language) for b in during if b} == {(42, None)}
+
+
+def test_language_payloads_are_checked() -> None:
+    """A language on a session's button, or a malformed one, makes the payload unreadable."""
+    assert decode("c:0:3:1:es-MX") == Button(ButtonAction.CHOOSE, 0, 3, 1, "es-MX")
+    assert encode(Button(ButtonAction.CHOOSE, 0, 3, 1, "es")) == "c:0:3:1:es"
+    assert decode("c:5:3:1:es") is None  # only session 0 carries a language
+    assert decode("c:0:3:1:espanol") is None
+    assert decode("c:0:3:1:es:x") is None
+
+
+def test_language_questions_use_language_payloads() -> None:
+    """The /language question's buttons say LANGUAGE, with the language's index as option."""
+    prompt = question(
+        answer_kind="language", choices=(Choice("en", "English"), Choice("es", "Español"))
+    )
+    buttons = [decode(d) for row in rows(prompt_keyboard(prompt, 9, LABELS)) for _, d in row]
+
+    assert [(b.action, b.option_index) for b in buttons if b] == [
+        (ButtonAction.LANGUAGE, 0),
+        (ButtonAction.LANGUAGE, 1),
+    ]
 
 
 def test_plain_messages_have_no_keyboard_and_questions_show_progress() -> None:

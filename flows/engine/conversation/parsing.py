@@ -23,21 +23,35 @@ from flows.engine.format.model import (
     YesNoAnswer,
 )
 
-YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yup", "ja", "sure", "correct", "true"})
-NO_WORDS = frozenset({"no", "n", "nope", "nah", "false", "never"})
+# Typed-answer words of the languages the bundled flow ships (English, Spanish); labels and
+# option names of any language come from the flow itself.
+YES_WORDS = frozenset({
+    "yes", "y", "yeah", "yep", "yup", "ja", "sure", "correct", "true",
+    "si", "sip", "claro", "vale", "correcto", "de acuerdo",
+})  # fmt: skip
+NO_WORDS = frozenset({"no", "n", "nope", "nah", "false", "never", "nunca", "para nada"})
 UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
-UNIT_ALIASES = {"d": "day", "wk": "week", "w": "week", "mo": "month", "mth": "month", "yr": "year"}
+UNIT_ALIASES = {
+    "d": "day", "wk": "week", "w": "week", "mo": "month", "mth": "month", "yr": "year",
+    "dia": "day", "semana": "week", "mes": "month", "mese": "month", "ano": "year",
+}  # fmt: skip
 NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "couple": 2, "three": 3, "few": 3, "four": 4,
     "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
     "twelve": 12, "several": 4, "half": 0.5,
+    "un": 1, "uno": 1, "una": 1, "dos": 2, "par": 2, "tres": 3, "cuatro": 4, "cinco": 5,
+    "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
+    "varios": 4, "varias": 4, "medio": 0.5, "media": 0.5,
 }  # fmt: skip
-_SEPARATOR = re.compile(r"(\s*(?:,|;|\band\b|&|\+)\s*)")
+_SEPARATOR = re.compile(r"(\s*(?:,|;|\band\b|\by\b|&|\+)\s*)")
 MAX_PARTS_PER_LABEL = 4  # an option label spans at most this many separated parts
-_DURATION = re.compile(r"^(?:for |since |the last |the past |past |last )?"
-                       r"(?:about |around |roughly |maybe |over |almost |nearly )?"
-                       r"(?:(?:a )?(?P<num>\d+(?:[.,]\d+)?|[a-z]+)(?: of)? )?"
-                       r"(?P<unit>[a-z]+?)s?(?: ago| now)?$")  # fmt: skip
+_DURATION = re.compile(r"^(?:for |since |the last |the past |past |last "
+                       r"|desde hace |hace |durante |desde |los ultimos |las ultimas "
+                       r"|el ultimo |la ultima )?"
+                       r"(?:about |around |roughly |maybe |over |almost |nearly "
+                       r"|unos |unas |mas de |casi |como |alrededor de |aproximadamente )?"
+                       r"(?:(?:a |un )?(?P<num>\d+(?:[.,]\d+)?|[a-z]+)(?: of| de)? )?"
+                       r"(?P<unit>[a-z]+?)s?(?: ago| now| ya)?$")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +132,8 @@ def parse_duration(raw: str) -> int | None:
     match = _DURATION.match(text)
     if not match:
         return None
-    unit = UNIT_ALIASES.get(match["unit"], match["unit"])
+    unit = match["unit"]
+    unit = UNIT_ALIASES.get(unit) or UNIT_ALIASES.get(f"{unit}s", unit)  # "mes" read as "me"+"s"
     if unit not in UNIT_DAYS:
         return None
     num = match["num"] or "1"
@@ -142,17 +157,22 @@ def describe(step: Step, value: Any, flow: Flow, language: str | None = None) ->
     if isinstance(spec, NumberAnswer) and spec.unit is not None:
         return f"{value} {flow.text(spec.unit, language)}"
     if isinstance(spec, DurationAnswer) and isinstance(value, int):
-        return describe_days(value)
+        return describe_days(value, flow, language)
     return str(value)
 
 
-def describe_days(days: int) -> str:
-    """A number of days in the largest whole unit ("3 weeks", "about 2 months")."""
-    for unit, size in (("year", 365), ("month", 30), ("week", 7)):
+def describe_days(days: int, flow: Flow, language: str | None = None) -> str:
+    """A number of days in the largest whole unit ("3 weeks"), in the flow's words."""
+    for key, size in (("duration_years", 365), ("duration_months", 30), ("duration_weeks", 7)):
         if days >= size and days % size == 0:
-            count = days // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{days} day{'s' if days != 1 else ''}"
+            return counted(flow.message(key, language), days // size)
+    return counted(flow.message("duration_days", language), days)
+
+
+def counted(forms: str, n: int) -> str:
+    """`forms` ('1 day|{n} days') for the count `n`: the first form for one, else the second."""
+    one, _, more = forms.partition("|")
+    return (one if n == 1 or not more else more).replace("{n}", str(n))
 
 
 def _parse_text(spec: TextAnswer, raw: str, flow: Flow, language: str | None) -> Parsed:

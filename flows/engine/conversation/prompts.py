@@ -28,6 +28,7 @@ from flows.engine.format.model import (
 
 CONFIRM = "confirm"
 REVIEW_PICK = "review_pick"
+LANGUAGE = "language"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,26 @@ class PromptBuilder:
                 Choice("yes", self.message("confirm_yes")),
                 Choice("no", self.message("confirm_no")),
             ),
+        )
+
+    def current(self, state: IntakeState) -> Prompt:
+        """What the patient is being asked now: a pending "Did you mean ...?" or the question."""
+        if state.pending_confirm is not None and not state.ended:
+            return self.confirm(state, state.pending_confirm)
+        return self.question(state)
+
+    def language_picker(self, state: IntakeState) -> Prompt:
+        """Which language to carry on in: one button per flow language, in its own words."""
+        choices = tuple(
+            Choice(code, self.flow.message("language_name", code)) for code in self.flow.languages
+        )
+        return Prompt(
+            text=self.message("language_prompt"),
+            kind=PromptKind.QUESTION,
+            step=state.step,
+            step_index=self.fm.index[state.step],
+            answer_kind=LANGUAGE,
+            choices=choices,
         )
 
     def escalation(self, flag_id: str, level: str) -> Prompt:

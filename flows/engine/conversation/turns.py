@@ -74,6 +74,8 @@ class Conversation:
             out.prompts.append(ui.notice("cancelled"))
         elif kind == ActionKind.START:
             out.prompts += [ui.notice("resume"), ui.question(state)]
+        elif kind == ActionKind.LANGUAGE:
+            self._on_language(state, action, ui, out, places)
         else:
             self._on_button(state, action, ui, out)
         return out
@@ -142,6 +144,41 @@ class Conversation:
             out.prompts += [ui.notice("invalid_choice"), ui.question(state)]
         else:
             self._review_choice(state, value, ui, out)
+
+    # --- language --------------------------------------------------------------------------
+
+    def _on_language(
+        self,
+        state: IntakeState,
+        action: Action,
+        ui: PromptBuilder,
+        out: Outcome,
+        places: Placeholders,
+    ) -> None:
+        """Ask which language (no choice given), or carry on in the chosen one; answers stay."""
+        languages = self.flow.languages
+        index = action.option_index
+        if index is None:
+            out.prompts.append(ui.language_picker(state))
+            return
+        if not 0 <= index < len(languages):
+            out.stale = True
+            return
+        state.language = languages[index]
+        ui = self._builder(state, places)
+        out.prompts += [ui.notice("language_changed"), ui.current(state)]
+
+    def language_of_answer(self, step_id: str, text: str, language: str) -> str:
+        """The flow language whose option labels `text` names at `step_id` (else `language`)."""
+        step = self.fm.step(step_id)
+        if isinstance(parse(step, text, self.flow, language), Accepted):
+            return language
+        for other in self.flow.languages:
+            if other != language and match_option(
+                getattr(step.answer, "options", []), text, self.flow, other
+            ):
+                return other
+        return language
 
     # --- buttons ---------------------------------------------------------------------------
 

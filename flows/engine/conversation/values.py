@@ -64,6 +64,7 @@ class ActionKind(StrEnum):
     STATUS = "status"
     HELP = "help"
     SCREEN = "screen"  # text screened for red flags only, never an answer (e.g. an old edit)
+    LANGUAGE = "language"  # switch language: option_index picks one of the flow's; None asks
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,8 @@ class Action:
     For button presses (CHOOSE, TOGGLE, DONE, BACK, SKIP, CONFIRM), `session_id`,
     `step_index` and `option_index` say which button of which prompt was pressed; a press that
     does not belong to the current prompt of the current intake is stale. Typed input is TEXT.
+    `language` is the language the question was shown in (a button's, or a typed answer's);
+    it matters only before consent, when no stored session holds the patient's language.
     """
 
     kind: ActionKind
@@ -80,6 +83,7 @@ class Action:
     session_id: int | None = None
     step_index: int | None = None
     option_index: int | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +119,4 @@ class Turn:
     answered_step: str | None = None  # the step this turn answered (renderers show it)
     answer_text: str | None = None  # the answer as the patient would read it
     refresh: bool = False  # prompts[0] replaces the pressed question in place (multi toggles)
+    language: str | None = None  # the language the prompts are written in

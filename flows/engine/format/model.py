@@ -399,6 +399,22 @@ class Messages(Strict):
     choose_many_or_none: Text = Field(
         description="The same, for a multi-select with a 'none' option. Placeholder: {none}."
     )
+    language_prompt: Text = Field(description="Asks which language to carry on in (/language).")
+    language_changed: Text = Field(description="Says the intake carries on in this language.")
+    language_name: Text = Field(description="Each language's name, written in that language.")
+    duration_days: Text = Field(description="Placeholder: {n}. One|more: '1 day|{n} days'.")
+    duration_weeks: Text = Field(description="Placeholder: {n}. One|more: '1 week|{n} weeks'.")
+    duration_months: Text = Field(description="Placeholder: {n}. One|more.")
+    duration_years: Text = Field(description="Placeholder: {n}. One|more.")
+    menu_start: Text = Field(description="Telegram command menu: /start.")
+    menu_back: Text = Field(description="Telegram command menu: /back.")
+    menu_status: Text = Field(description="Telegram command menu: /status.")
+    menu_help: Text = Field(description="Telegram command menu: /help.")
+    menu_restart: Text = Field(description="Telegram command menu: /restart.")
+    menu_cancel: Text = Field(description="Telegram command menu: /cancel.")
+    menu_language: Text = Field(description="Telegram command menu: /language.")
+    menu_mydata: Text = Field(description="Telegram command menu: /mydata.")
+    menu_delete: Text = Field(description="Telegram command menu: /delete.")
 
 
 class TypedMessages(Strict):
@@ -446,6 +462,16 @@ class Flow(Strict):
     def default_language(self) -> str:
         """The first listed language."""
         return self.languages[0]
+
+    def language_for(self, code: str | None) -> str:
+        """The flow language for a language tag ('es-MX' -> 'es' when listed), else the default."""
+        if code:
+            if code in self.languages:
+                return code
+            base = code.replace("_", "-").split("-")[0].lower()
+            if base in self.languages:
+                return base
+        return self.default_language
 
     def text(self, value: Text, language: str | None = None) -> str:
         """Resolve a `Text` in `language`, falling back to the default language."""
