@@ -2,7 +2,8 @@
 the operators' workbench (`flows/workbench`: scenarios, diffs, drawings) pure.
 
 Inside the engine, sub-packages are layers: `format` (the flow model) at the bottom, then
-`safety` and `records`, `conversation`, `validation` and `loading`; each imports only below it.
+`safety` and `records`, `conversation`, `validation`, `loading` and `translation`; each imports
+only below it.
 
 Every module's imports are parsed with `ast` (including imports inside functions and
 `TYPE_CHECKING` blocks), so a forbidden import anywhere in a module fails the test.
@@ -34,6 +35,7 @@ ENGINE_LAYERS = {
     "conversation": {"format", "safety"},
     "validation": {"format", "safety", "conversation"},
     "loading": {"format", "validation"},
+    "translation": {"format", "validation", "loading"},
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, flows, review, run, safety
+from bot.cli import chat, flows, review, run, safety, translate
 
 app = typer.Typer(
     name="intake-bot",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("run")(run.run)
 app.command("chat")(chat.chat)
+flows.app.command("translate")(translate.translate)
 app.add_typer(flows.app, name="flows")
 app.add_typer(review.app, name="review")
 app.add_typer(safety.app, name="safety")

@@ -18,6 +18,7 @@ from bot.cli.errors import startup_errors
 from bot.cli.flow_files import print_problems
 from bot.cli.scenarios import scenarios_command
 from bot.settings import Settings
+from flows.engine.format.model import Flow
 from flows.engine.format.problems import FlowError, Problem
 from flows.engine.format.schema import SCHEMA_PATH, render_schema
 from flows.engine.loading.loader import (
@@ -25,7 +26,9 @@ from flows.engine.loading.loader import (
     duplicate_problems,
     load_flow_file,
     load_flow_text,
+    read_flow_text,
 )
+from flows.engine.validation.coverage import coverage
 from flows.workbench.scenario import SCENARIO_SCHEMA_PATH, render_scenario_schema
 from flows.workbench.versions import bump_version
 
@@ -65,14 +68,28 @@ def validate_command(
             loaded.append(load_flow_file(path))
         except FlowError as error:
             problems.extend(error.problems)
+            _print_coverage(path, None)
     problems.extend(duplicate_problems(loaded))
     for item in loaded:
         flow = item.flow
         summary = f"ok: {item.file} ({flow.id} v{flow.version}, {len(flow.steps)} steps)"
         _out().print(summary, markup=False)
+        _print_coverage(Path(item.file), flow)
     print_problems(problems)
     if problems:
         raise typer.Exit(1)
+
+
+def _print_coverage(path: Path, flow: Flow | None) -> None:
+    """Each language's texts translated and screening phrases, under a file's verdict."""
+    if flow is None:
+        try:
+            flow, _ = read_flow_text(path.read_text(encoding="utf-8"), file=str(path))
+        except (OSError, UnicodeDecodeError, FlowError):
+            return  # unreadable: its problems say why
+        _out().print(f"not ok: {path} ({flow.id} v{flow.version})", markup=False)
+    for item in coverage(flow):
+        _out().print(f"  {item.line()}", markup=False)
 
 
 def _configured_files() -> list[Path]:

@@ -32,10 +32,12 @@ def good_file(tmp_path: Path, flow_text: FlowText) -> Path:
 
 
 def test_validate_a_good_file(good_file: Path) -> None:
-    """A valid flow prints one ok line with its id, version and step count, and exits 0."""
+    """A valid flow prints an ok line (id, version, step count) and its coverage, and exits 0."""
     result = runner.invoke(app, ["flows", "validate", str(good_file)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"ok: {good_file} (mini v1, 7 steps)\n"
+    ok, coverage = result.stdout.splitlines()
+    assert ok == f"ok: {good_file} (mini v1, 7 steps)"
+    assert coverage.startswith("  en (default): ")
 
 
 def test_validate_a_bad_file(tmp_path: Path, flow_text: FlowText) -> None:
@@ -75,7 +77,7 @@ def test_validate_defaults_to_the_flows_dir(
     monkeypatch.setenv("INTAKE_FLOWS_DIR", str(good_file.parent))
     result = runner.invoke(app, ["flows", "validate"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"ok: {good_file} (mini v1, 7 steps)\n"
+    assert result.stdout.splitlines()[0] == f"ok: {good_file} (mini v1, 7 steps)"
 
 
 def test_bad_settings_are_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -412,3 +412,20 @@ def test_every_problem_is_reported_at_once(flow_text: FlowText) -> None:
     bad = flow_text.replace("next: symptoms", "next: symptom").replace("none: none", "none: nil")
     lines = {problem.line for problem in problems_of(bad)}
     assert {bad.line_of("next: symptom"), bad.line_of("none: nil")} <= lines
+
+
+def test_every_screening_list_is_kept_for_every_language(flow_text: FlowText) -> None:
+    """Negations kept for one language must exist for each: free text is screened in each."""
+    rule = "screening:\n  negations: {en: [not]}\n"
+    bad = flow_text.replace("messages:\n", rule + "messages:\n").replace(
+        "languages: [en]", "languages: [en, de]"
+    )
+    assert_reported(
+        bad, bad.line_of("negations: {en"), "screening.negations: nothing for language 'de'"
+    )
+
+
+def test_an_empty_text_is_a_problem(flow_text: FlowText) -> None:
+    """A text written as nothing but spaces is reported where it is."""
+    bad = flow_text.replace("label: Age", 'label: " "')
+    assert_reported(bad, bad.line_of('label: " "'), "steps.age.label: the text is empty")

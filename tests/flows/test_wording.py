@@ -198,3 +198,55 @@ def test_diagnosis_words_find_leaks_but_not_reviewed_phrases() -> None:
     refusal = flow.message("diagnosis_refusal")
     assert wording.diagnosis_words(flow, refusal) == []
     assert wording.diagnosis_words(flow, "Your answers suggest SIBO.") == ["suggest SIBO"]
+
+
+SPANISH = [
+    # (text, rule, quoted words)
+    ("Puede que tenga celiaquía.", 2, "Puede que tenga celiaquía"),
+    ("Sus síntomas sugieren SIBO.", 2, "sugieren SIBO"),
+    ("Esto es compatible con colon irritable.", 2, "compatible con colon irritable"),
+    ("Tiene intestino permeable.", 2, "Tiene intestino permeable"),
+    ("Probablemente sea una intolerancia al gluten.", 2, "Probablemente sea una intolerancia"),
+    ("Su riesgo es alto.", 4, "Su riesgo"),
+    ("Hay una probabilidad del 70 por ciento.", 4, "probabilidad"),
+    ("Según sus síntomas, necesita una prueba de heces.", 5, "Según sus síntomas"),
+    ("Esta prueba diagnostica el intestino permeable.", 6, "prueba diagnostica"),
+    ("Deje de tomar ibuprofeno.", 7, "Deje de tomar ibuprofeno"),
+    ("Evite el gluten y los lácteos.", 7, "Evite el gluten"),
+    ("No se preocupe.", 9, "No se preocupe"),
+    ("Eso es totalmente normal.", 9, "es totalmente normal"),
+    ("Seguramente es solo estrés.", 9, "solo estrés"),
+    ("Estará bien.", 9, "Estará bien"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule", "quote"), SPANISH)
+def test_the_deny_lists_read_spanish(text: str, rule: int, quote: str) -> None:
+    """Spanish diagnostic, score, routing, test-claim, advice and reassuring words are found."""
+    found = [(f.rule.number, f.quote) for f in wording.findings(text)]
+    assert any(number == rule and quote in words for number, words in found), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿Tiene diabetes y no para de vomitar?",
+        "¿Con qué frecuencia toma analgésicos antiinflamatorios?",
+        "¿Algún médico le ha diagnosticado enfermedad celíaca?",
+        "El primer paso habitual de la clínica son unas pruebas de laboratorio.",
+        "Los síntomas por sí solos no permiten saberlo; un profesional revisará sus respuestas.",
+        "¿Qué tal duerme normalmente?",
+    ],
+)
+def test_plain_spanish_intake_wording_passes(text: str) -> None:
+    """Asking about a known diagnosis or a medicine, and routing everyone alike, are allowed."""
+    assert wording.findings(text) == []
+
+
+def test_accents_do_not_hide_words_and_quotes_keep_them() -> None:
+    """With or without accents the same words are found; the quote is the text's own."""
+    [with_accents] = wording.findings("Puede que tenga celiaquía.")
+    [without] = wording.findings("Puede que tenga celiaquia.")
+    assert with_accents.quote == "Puede que tenga celiaquía"
+    assert without.quote == "Puede que tenga celiaquia"
+    assert with_accents.span == without.span

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from flows.engine.format.model import Flow
 from flows.engine.format.problems import FlowError, Problem
 from flows.engine.loading.schema_errors import schema_problems
-from flows.engine.loading.yaml_lines import parse_yaml
+from flows.engine.loading.yaml_lines import LineMap, parse_yaml
 from flows.engine.validation.validator import validate
 
 
@@ -54,20 +54,29 @@ def load_flow_file(path: Path) -> LoadedFlow:
 
 def load_flow_text(text: str, *, file: str) -> LoadedFlow:
     """Load and validate flow YAML `text`, naming it `file` in problems."""
+    flow, lines = read_flow_text(text, file=file)
+    problems = validate(flow, lines, file)
+    if problems:
+        raise FlowError(problems)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return LoadedFlow(flow=flow, source=text, digest=digest, file=file)
+
+
+def read_flow_text(text: str, *, file: str) -> tuple[Flow, LineMap]:
+    """The flow model of `text` and its line map, before the structural checks.
+
+    Tools that work on unfinished flows (a translation in progress) read them this way; only
+    YAML and schema problems raise `FlowError`.
+    """
     parsed = parse_yaml(text, file=file)
     if parsed.problems:
         raise FlowError(parsed.problems)
     if not isinstance(parsed.data, dict):
         raise FlowError([Problem(file, 1, "a flow file must be a mapping (id, version, steps...)")])
     try:
-        flow = Flow.model_validate(parsed.data)
+        return Flow.model_validate(parsed.data), parsed.lines
     except ValidationError as error:
         raise FlowError(schema_problems(error, parsed.data, parsed.lines, file)) from None
-    problems = validate(flow, parsed.lines, file)
-    if problems:
-        raise FlowError(problems)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return LoadedFlow(flow=flow, source=text, digest=digest, file=file)
 
 
 def load_flows_dir(directory: Path) -> dict[str, LoadedFlow]:

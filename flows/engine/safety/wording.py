@@ -2,7 +2,9 @@
 
 Every patient-facing text of a flow (step prompts and labels, option labels, scale ends, number
 units, red-flag messages, screening confirm questions, every `messages` entry) is checked
-against the deny-list of `flows.engine.safety.wording_rules`, sentence by sentence; workup
+against the deny-lists of `flows.engine.safety.wording_rules` (English) and
+`flows.engine.safety.wording_rules_es` (Spanish), sentence by sentence, with accents folded
+away (each character keeps its place, so quotes and spans are the text's own); workup
 reasons are clinician-facing and only checked for claims about what a test proves. A finding is
 allowed by a reviewed `wording_exceptions` entry naming the same place (a step id,
 `messages.<key>` or `red_flags.<id>`; screening confirm questions belong to their flag) and a
@@ -13,13 +15,17 @@ itself a problem.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flows.engine.format.model import Flow, Text
 from flows.engine.format.problems import PathPart, Problem, SourceMap
-from flows.engine.safety.wording_rules import RULES, Rule
+from flows.engine.safety.wording_rules import RULES as RULES_EN
+from flows.engine.safety.wording_rules import Rule
+from flows.engine.safety.wording_rules_es import RULES_ES
 
+RULES: tuple[Rule, ...] = (*RULES_EN, *RULES_ES)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
@@ -46,23 +52,34 @@ class _Place:
 def findings(text: str, *, clinician: bool = False) -> list[Finding]:
     """Every deny-list match in `text` (clinician texts: only the rules marked for them)."""
     found: dict[tuple[int, tuple[int, int]], Finding] = {}
-    for sentence in _SENTENCE.finditer(text.replace("’", "'")):
+    original = text.replace("’", "'")
+    text = fold(original)
+    for sentence in _SENTENCE.finditer(text):
         question = sentence.group().rstrip().endswith("?")
         for rule in RULES:
             if (question and not rule.questions) or (clinician and not rule.clinician):
                 continue
-            for finding in _matches(rule, text, sentence.start(), sentence.end()):
+            for finding in _matches(rule, text, original, sentence.start(), sentence.end()):
                 found.setdefault((rule.number, finding.span), finding)
     return list(found.values())
 
 
-def _matches(rule: Rule, text: str, start: int, end: int) -> Iterator[Finding]:
+def fold(text: str) -> str:
+    """`text` without accents and with straight apostrophes, each character in its place."""
+    text = text.replace("’", "'")
+    if text.isascii():
+        return text
+    return "".join(unicodedata.normalize("NFKD", char)[0] for char in text)
+
+
+def _matches(rule: Rule, text: str, original: str, start: int, end: int) -> Iterator[Finding]:
+    """Matches in the folded `text`, quoted from the `original` (the same positions)."""
     for hit in rule.pattern.finditer(text, start, end):
         if rule.then is None:
-            yield Finding(rule, hit.group(), hit.span())
+            yield Finding(rule, original[hit.start() : hit.end()], hit.span())
             continue
         for follower in rule.then.finditer(text, hit.end(), end):
-            yield Finding(rule, text[hit.start() : follower.end()], follower.span())
+            yield Finding(rule, original[hit.start() : follower.end()], follower.span())
 
 
 def lint(flow: Flow, source_map: SourceMap, file: str) -> list[Problem]:
@@ -91,8 +108,8 @@ def lint(flow: Flow, source_map: SourceMap, file: str) -> list[Problem]:
 
 def diagnosis_words(flow: Flow, text: str) -> list[str]:
     """Words of a sent message that tie a condition to the patient (rule 2), less reviewed ones."""
-    allowed = [e.phrase.replace("’", "'").lower() for e in flow.wording_exceptions if e.phrase]
-    lowered = text.replace("’", "'").lower()
+    allowed = [fold(e.phrase).lower() for e in flow.wording_exceptions if e.phrase]
+    lowered = fold(text).lower()
     spans = [m.span() for p in allowed for m in re.finditer(re.escape(p), lowered)]
     return [
         f.quote
@@ -103,9 +120,9 @@ def diagnosis_words(flow: Flow, text: str) -> list[str]:
 
 def _allowing(flow: Flow, place: _Place, finding: Finding) -> int | None:
     """The index of an exception that allows `finding` at `place`, if any."""
-    lowered = place.text.replace("’", "'").lower()
+    lowered = fold(place.text).lower()
     for index, exception in enumerate(flow.wording_exceptions):
-        phrase = exception.phrase.replace("’", "'").lower()
+        phrase = fold(exception.phrase).lower()
         if exception.where != place.where or not phrase:
             continue
         for hit in re.finditer(re.escape(phrase), lowered):

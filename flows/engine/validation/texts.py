@@ -47,23 +47,31 @@ def _nested_texts(value: object, path: YamlPath) -> Iterator[tuple[YamlPath, Tex
 
 
 def check_translations(ctx: Context) -> Iterator[Problem]:
-    """Every text has every language of the flow, and no other."""
+    """Every text has every language of the flow, and no other, and none is left empty."""
     languages = ctx.flow.languages
     for path, text in texts(ctx.flow):
         if isinstance(text, str):
             if len(languages) > 1:
                 wanted = ", ".join(languages)
                 yield ctx.problem(path, f"{dotted(path)}: needs one text per language ({wanted})")
+            if not text.strip():
+                yield ctx.problem(path, f"{dotted(path)}: the text is empty")
             continue
         for missing in [lang for lang in languages if lang not in text]:
             yield ctx.problem(path, f"{dotted(path)}: missing translation '{missing}'")
         for extra in [lang for lang in text if lang not in languages]:
             message = f"{dotted(path)}: language '{extra}' is not in the flow's languages"
             yield ctx.problem((*path, extra), message)
+        for empty in [lang for lang, value in text.items() if not value.strip()]:
+            yield ctx.problem((*path, empty), f"{dotted(path)}: the '{empty}' text is empty")
 
 
 def check_screening_languages(ctx: Context) -> Iterator[Problem]:
-    """Screening phrases exist for every language and only for the flow's languages."""
+    """Screening data exists for every language the flow screens, and only for its languages.
+
+    Safety must not depend on the patient's language: a list the flow keeps for one language
+    (red-flag and vaguer phrases, negations, questions, the lexicon) must exist for each.
+    """
     screening = ctx.flow.screening
     languages = ctx.flow.languages
     tables: dict[str, Mapping[str, object]] = {
@@ -76,11 +84,19 @@ def check_screening_languages(ctx: Context) -> Iterator[Problem]:
         for extra in [lang for lang in table if lang not in languages]:
             path = ("screening", name, extra)
             yield ctx.problem(path, f"screening.{name}: language '{extra}' is not in languages")
+        if any(table.values()):
+            for missing in [lang for lang in languages if not table.get(lang)]:
+                message = f"screening.{name}: nothing for language '{missing}'"
+                yield ctx.problem(("screening", name), message)
     for index, rule in enumerate(screening.red_flags):
-        phrases: YamlPath = ("screening", "red_flags", index, "phrases")
-        for missing in [lang for lang in languages if lang not in rule.phrases]:
-            message = f"{dotted(phrases)}: no phrases for language '{missing}'"
-            yield ctx.problem(phrases, message)
+        for key, table in (("phrases", rule.phrases), ("unsure", rule.unsure)):
+            at: YamlPath = ("screening", "red_flags", index, key)
+            if key == "unsure" and not any(table.values()):
+                continue
+            for missing in [lang for lang in languages if not table.get(lang)]:
+                kind = "phrases" if key == "phrases" else "unsure phrases"
+                message = f"{dotted(at)}: no {kind} for language '{missing}'"
+                yield ctx.problem(at, f"{message} (flag {rule.flag})")
 
 
 def check_placeholders(ctx: Context) -> Iterator[Problem]:
