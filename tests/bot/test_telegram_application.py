@@ -52,7 +52,7 @@ async def test_review_chat_updates_go_to_the_extra_handlers_only(
 async def test_post_init_hooks_run_after_the_menu_is_set(
     fake_api: FakeBotApi, db_path: Path
 ) -> None:
-    """A post-init hook runs once the bot is initialised, after setMyCommands."""
+    """A post-init hook runs once the bot is initialised, after the menu of each language."""
     order: list[str] = []
 
     async def hook(app: Any) -> None:
@@ -68,7 +68,7 @@ async def test_post_init_hooks_run_after_the_menu_is_set(
     finally:
         services.close()
 
-    assert order == ["hook after 1 menu call(s)"]
+    assert order == ["hook after 2 menu call(s)"]  # English (the default) and Spanish
 
 
 def test_file_url_follows_the_api_url() -> None:

@@ -87,13 +87,17 @@ async def test_scale_questions_show_a_two_row_grid(telegram_bot: RunningBot) -> 
 
 
 async def test_command_menu_is_set_for_private_chats(telegram_bot: RunningBot) -> None:
-    """The bot sets its command menu (with /start, /mydata, /delete) when it starts."""
-    calls = telegram_bot.fake.calls_of("setMyCommands")
+    """The bot sets its command menu when it starts: the default one, and one in Spanish."""
+    default, spanish = telegram_bot.fake.calls_of("setMyCommands")
 
-    assert len(calls) == 1
-    names = [c["command"] for c in calls[0].params["commands"]]
+    names = [c["command"] for c in default.params["commands"]]
     assert names == [
         *("start", "back", "status", "help", "restart", "cancel", "language", "mydata", "delete")
     ]
-    assert calls[0].params["scope"] == {"type": "all_private_chats"}
+    assert default.params["scope"] == {"type": "all_private_chats"}
+    assert "language_code" not in default.params
+    assert spanish.params["language_code"] == "es"
+    assert [c["command"] for c in spanish.params["commands"]] == names
+    descriptions = {c["command"]: c["description"] for c in spanish.params["commands"]}
+    assert descriptions["language"] == "Cambiar de idioma"
     assert BOT_USERNAME

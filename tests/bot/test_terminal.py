@@ -151,3 +151,26 @@ def test_the_button_channel_keeps_its_words(bundled_flow: LoadedFlow) -> None:
     typed = bundled_flow.flow.typed_variant()
     assert typed.message("choose_many").startswith("Type the numbers")
     assert typed.message("yes") == bundled_flow.flow.message("yes")  # not replaced
+
+
+def test_lang_opens_the_intake_in_that_language(terminal_service: IntakeService) -> None:
+    """`chat --lang es-MX`: the consent question, progress line and options are in Spanish."""
+    out = StringIO()
+    TerminalChat(terminal_service, out=out, language="es-MX").run(["Acepto\n"], echo=True)
+    printed = out.getvalue()
+
+    assert printed.startswith("[Pregunta 1 de unas")
+    assert "  1. Acepto\n  2. No, gracias\n" in printed
+    assert "Gracias. ¿Qué edad tiene?" in printed
+
+
+def test_language_command_switches_and_keeps_answers(terminal_service: IntakeService) -> None:
+    """/language lists the languages by number; a number switches; /language en goes back."""
+    printed = chat(terminal_service, "I agree", "45", "/language", "2", "/language en")
+
+    assert "Which language would you like to use?" in printed
+    assert "  1. English\n  2. Español\n" in printed
+    assert "De acuerdo, seguimos en español." in printed
+    assert "¿Qué sexo se le asignó al nacer?" in printed
+    assert printed.rstrip().endswith("4. Prefer not to say")
+    assert set(answers(terminal_service)) == {"consent", "age"}
