@@ -96,6 +96,17 @@ class FlowRegistry:
             self.active_loaded, self._current = loaded, conversation
             return Reload(ACTIVATED, loaded.flow.id, loaded.flow.version)
 
+    def flow(self, flow_id: str, version: int) -> Flow:
+        """A flow version's definition (active, compiled or stored), without compiling it."""
+        active = self.active_loaded.flow
+        if (flow_id, version) == (active.id, active.version):
+            return active
+        with self._lock:
+            found = self._compiled.get((flow_id, version))
+        if found is not None:
+            return found.flow
+        return stored_snapshot(self.database, flow_id, version, active)
+
     def _compile(self, flow: Flow) -> Conversation:
         key = (flow.id, flow.version)
         with self._lock:

@@ -2,11 +2,12 @@
 
 Timestamps are timezone-aware UTC. Answer values, free text and names are stored sealed (see
 `storage.sealing`) when an encryption key is configured. Audit events never hold answer contents.
+Intake counts are numbers only (per day, flow version and step), never about one patient.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
@@ -47,7 +48,10 @@ class IntakeSession(SQLModel, table=True):
     """One run of a flow for one patient, pinned to the flow version it started on."""
 
     __tablename__ = "intake_sessions"
-    __table_args__ = (Index("ix_sessions_patient_status", "patient_id", "status"),)
+    __table_args__ = (
+        Index("ix_sessions_patient_status", "patient_id", "status"),
+        Index("ix_sessions_status_flow", "status", "flow_id"),  # intakes open or left, by flow
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patients.id", index=True)
@@ -147,3 +151,50 @@ class FlowVersion(SQLModel, table=True):
     digest: str
     source: str
     created_at: datetime = _created_ts()
+
+
+class IntakeCount(SQLModel, table=True):
+    """How many intakes did what, per day, flow version and step: counts only, for `stats`.
+
+    `step_id` is "" on the row of whole-intake counts (started, consented, completed, ...);
+    step rows count reached, answered, skipped, back-presses and drops there. `seconds_<i>` is
+    a histogram: seconds on the step (step rows) or to complete the intake (the "" row), in
+    the buckets of `flows.analytics.tally`. One upsert per turn adds a turn's counts.
+    """
+
+    __tablename__ = "intake_counts"
+
+    day: date = Field(primary_key=True)
+    flow_id: str = Field(primary_key=True)
+    flow_version: int = Field(primary_key=True)
+    step_id: str = Field(primary_key=True)
+    started: int = 0  # consent questions opened (nothing is stored before consent)
+    consented: int = 0
+    declined: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    escalated_emergency: int = 0  # intakes that raised a flag of this level
+    escalated_same_day: int = 0
+    escalated_soon: int = 0
+    reached: int = 0  # intakes that reached the step (once each)
+    answered: int = 0
+    skipped: int = 0
+    back: int = 0  # presses of Back on the step
+    dropped: int = 0  # intakes cancelled on the step
+    escalated: int = 0  # intakes an emergency ended on the step
+    seconds_0: int = 0
+    seconds_1: int = 0
+    seconds_2: int = 0
+    seconds_3: int = 0
+    seconds_4: int = 0
+    seconds_5: int = 0
+    seconds_6: int = 0
+    seconds_7: int = 0
+    seconds_8: int = 0
+    seconds_9: int = 0
+    seconds_10: int = 0
+    seconds_11: int = 0
+    seconds_12: int = 0
+    seconds_13: int = 0
+    seconds_14: int = 0
+    seconds_15: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, flows, review, run, safety, translate
+from bot.cli import chat, flows, review, run, safety, stats, translate
 
 app = typer.Typer(
     name="intake-bot",
@@ -18,6 +18,7 @@ flows.app.command("translate")(translate.translate)
 app.add_typer(flows.app, name="flows")
 app.add_typer(review.app, name="review")
 app.add_typer(safety.app, name="safety")
+app.command("stats")(stats.stats)
 
 
 @app.command("keygen")

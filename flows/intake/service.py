@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from flows.analytics.tally import Before, Progress
 from flows.engine.conversation.alerts import Outcome
 from flows.engine.conversation.parsing import Accepted, parse
 from flows.engine.conversation.prompts import Placeholders, PromptBuilder
@@ -26,6 +27,7 @@ from flows.engine.conversation.state import ACTIVE, CANCELLED, ESCALATED, Intake
 from flows.engine.conversation.turns import Conversation
 from flows.engine.conversation.values import Action, ActionKind, Inbound, Turn
 from flows.engine.safety.flags import priority
+from flows.intake.counting import TurnCounts, new_progress
 from flows.intake.patient_data import Deletion, PatientData
 from flows.intake.sessions import restore_state
 from flows.registry import FlowRegistry
@@ -49,6 +51,8 @@ class _Context:
     conversation: Conversation
     state: IntakeState
     stored: dict[str, object]  # the answers as loaded, to write only what changed
+    progress: Progress  # what the intake counts remember of this intake
+    counts: TurnCounts = field(default_factory=TurnCounts)
 
 
 class IntakeService:
@@ -94,7 +98,9 @@ class IntakeService:
             ):
                 return Turn(duplicate=True)
             ctx = self._load(tx, inbound)
-            return self._apply(ctx)
+            turn = self._apply(ctx)
+            ctx.counts.save(tx)
+            return turn
 
     @property
     def languages(self) -> list[str]:
@@ -118,10 +124,12 @@ class IntakeService:
             stored = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
             state = restore_state(record, stored, patient)
             state.language = conversation.flow.language_for(state.language)
+            progress = Progress.from_record(record.state)
         else:
             conversation = self.registry.active_conversation()
             state = conversation.new_state(self._opening_language(inbound, patient))
-        return _Context(tx, inbound, patient, record, conversation, state, stored)
+            progress = new_progress(conversation)
+        return _Context(tx, inbound, patient, record, conversation, state, stored, progress)
 
     def _opening_language(self, inbound: Inbound, patient: Patient | None) -> str:
         """The language of a patient with no intake in progress.
@@ -142,7 +150,9 @@ class IntakeService:
         if _pressed(action) and action.session_id != ctx.record.id:  # type: ignore[union-attr]
             return Turn(stale=True, session_id=ctx.record.id)  # type: ignore[union-attr]
         places = self._places(ctx.record)
+        before = Before.of(ctx.state)
         outcome = ctx.conversation.handle(ctx.state, action, places)
+        ctx.counts.turn(ctx.conversation, before, ctx.state, ctx.progress, ctx.record)
         self._save(ctx)
         return _turn(outcome, ctx.state, ctx.record)
 
@@ -156,11 +166,15 @@ class IntakeService:
         if action.kind == ActionKind.TEXT and finished and not self._answers_start(ctx):
             return self._after_end(ctx, places)
         if action.kind in (ActionKind.START, ActionKind.STATUS, ActionKind.BACK):
+            if action.kind == ActionKind.START:
+                ctx.counts.opening(ctx.conversation)
             prompts = tuple(ctx.conversation.opening(ctx.state, places))
             return Turn(prompts=prompts, language=ctx.state.language)
         if action.kind == ActionKind.TEXT:  # "Acepto" under an English question is Spanish
             ctx.state.language = self._answer_language(ctx)
+        before = Before.of(ctx.state)
         outcome = ctx.conversation.handle(ctx.state, action, places)
+        ctx.counts.turn(ctx.conversation, before, ctx.state, ctx.progress, None)
         if self._consented(ctx):
             self._open_session(ctx)
             self._save(ctx)
@@ -198,7 +212,9 @@ class IntakeService:
             ctx.record.status, ctx.record.ended_at = CANCELLED, utcnow()
             ctx.tx.add(ctx.record)
             self._audit(ctx, "intake.restarted")
+            ctx.counts.cancelled(ctx.record)
         conversation = self.registry.active_conversation()
+        ctx.counts.opening(conversation)
         state = conversation.new_state(ctx.state.language)
         places = self._places(None)
         builder = PromptBuilder(conversation.fm, places, state.language)
@@ -232,6 +248,7 @@ class IntakeService:
         ctx.tx.add(ctx.record)
         ctx.tx.flush()
         self._audit(ctx, "intake.started")
+        ctx.counts.consented(ctx.conversation)
 
     def _refresh_patient(self, ctx: _Context) -> None:
         patient, profile, sealer = ctx.patient, ctx.inbound.profile, self.database.sealer
@@ -253,7 +270,8 @@ class IntakeService:
             sealer=self.database.sealer,
         )
         record.current_step, record.status = state.step, state.status
-        record.state, record.updated_at = state.to_record(), utcnow()
+        record.state = {**state.to_record(), "progress": ctx.progress.to_record()}
+        record.updated_at = utcnow()
         self._keep_language(ctx)
         if state.ended and record.ended_at is None:
             record.ended_at = record.updated_at
