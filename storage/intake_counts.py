@@ -2,7 +2,8 @@
 
 Counts are numbers per day, flow version and step (see `storage.tables.IntakeCount`); no
 patient, session or answer is named in them, and they stay when a patient deletes their data.
-`add_counts` is one upsert statement whatever the number of rows, so a turn pays one statement.
+`add_counts` is one upsert statement (executed for each row, in one call), built and compiled
+once, so a turn pays one statement.
 Intakes left open are not counted as they happen (nobody acts when a patient goes quiet):
 `open_sessions` counts them from the sessions table, through its (status, flow) index.
 """
@@ -12,22 +13,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import Table, and_, case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from storage.tables import IntakeCount, IntakeSession
+from storage.tables import LEFT_STATUSES, IntakeCount, IntakeSession
 
 COUNTS: Table = IntakeCount.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
-KEY = ("day", "flow_id", "flow_version", "step_id")
+KEY = ("period", "day", "flow_id", "flow_version", "step_id")
 BUCKETS = 16
 SECONDS = tuple(f"seconds_{i}" for i in range(BUCKETS))
 COUNTERS = tuple(c.name for c in COUNTS.columns if c.name not in KEY and c.name not in SECONDS)
 COLUMNS = (*COUNTERS, *SECONDS)
-OPEN_STATUSES = ("active", "abandoned", "withdrawn")
+ZEROS = dict.fromkeys(COLUMNS, 0)
+ACTIVE = "active"
+ALL_DAYS = date.min  # the `day` of the running totals (period "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,53 +46,99 @@ class OpenGroup:
 
 
 def add_counts(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Add counts: each row names its key columns and the counters to add (one statement)."""
+    """Add counts (rows without `period`) to their day, month and the totals, in one statement."""
     if not rows:
         return
-    values = [{**dict.fromkeys(COLUMNS, 0), **row} for row in rows]
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(COUNTS).values(values)
+    values = []
+    for row in rows:
+        day: date = row["day"]
+        value = {**ZEROS, **row}
+        values += [
+            {**value, "period": "day"},
+            {**value, "period": "month", "day": day.replace(day=1)},
+            {**value, "period": "all", "day": ALL_DAYS},
+        ]
+    session.execute(_upsert(session.get_bind().dialect.name), values)
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    """The upsert adding a row's counts to the stored ones (built once: it is long to compile)."""
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    statement = insert(COUNTS)
     added = {name: COUNTS.c[name] + statement.excluded[name] for name in COLUMNS}
-    session.execute(statement.on_conflict_do_update(index_elements=KEY, set_=added))
+    return statement.on_conflict_do_update(index_elements=KEY, set_=added)
 
 
 def sum_counts(
     session: Session, *, flow_id: str, since: date | None = None
 ) -> list[dict[str, Any]]:
-    """Every counter summed per flow version and step (the "" step: whole intakes)."""
+    """Every counter summed per flow version and step (the "" step: whole intakes).
+
+    Without `since` only the running totals are read (a row per step and version, however
+    long the bot has run); with it, the days up to the next 1st of a month, then whole months.
+    """
     sums = [func.sum(COUNTS.c[name]).label(name) for name in COLUMNS]
+    period, day = COUNTS.c.period, COUNTS.c.day
+    if since is None:
+        days = and_(period == "all", day == ALL_DAYS)
+    else:
+        months = since if since.day == 1 else _next_month(since)
+        by_day = and_(period == "day", day >= since, day < months)
+        days = or_(by_day, and_(period == "month", day >= months))
     query = (
         select(COUNTS.c.flow_version, COUNTS.c.step_id, *sums)
-        .where(COUNTS.c.flow_id == flow_id)
+        .where(days, COUNTS.c.flow_id == flow_id)
         .group_by(COUNTS.c.flow_version, COUNTS.c.step_id)
     )
-    if since is not None:
-        query = query.where(COUNTS.c.day >= since)
     return [dict(row._mapping) for row in session.execute(query)]
+
+
+def _next_month(day: date) -> date:
+    """The 1st of the month after `day`'s."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def open_sessions(
     session: Session, *, flow_id: str, idle_before: datetime, since: datetime | None = None
 ) -> list[OpenGroup]:
-    """Intakes not finished, per version, status and step, split by idle or not."""
-    idle = case((col(IntakeSession.updated_at) < idle_before, 1), else_=0).label("idle")
+    """Intakes not finished, per version, status and step; active ones split by idle or not.
+
+    Left intakes (abandoned, withdrawn) are read from the `ix_sessions_left` index alone;
+    active ones through the (status, flow) index, so the cost follows the intakes in progress.
+    """
+    return [*_left(session, flow_id, since), *_active(session, flow_id, idle_before, since)]
+
+
+def _left(session: Session, flow_id: str, since: datetime | None) -> list[OpenGroup]:
+    columns = (
+        col(IntakeSession.flow_version),
+        col(IntakeSession.status),
+        col(IntakeSession.current_step),
+    )
     query = (
-        select(
-            col(IntakeSession.flow_version),
-            col(IntakeSession.status),
-            col(IntakeSession.current_step),
-            idle,
-            func.count().label("n"),
-        )
-        .where(col(IntakeSession.status).in_(OPEN_STATUSES), col(IntakeSession.flow_id) == flow_id)
-        .group_by(
-            col(IntakeSession.flow_version),
-            col(IntakeSession.status),
-            col(IntakeSession.current_step),
-            idle,
-        )
+        select(*columns, func.count())
+        # the partial index's own condition, as written there: a planner proves a query fits a
+        # partial index from its literal text (a bound `IN (?, ?)` would not use it)
+        .where(col(IntakeSession.flow_id) == flow_id, text(LEFT_STATUSES))
+        .group_by(*columns)
+    )
+    if since is not None:
+        query = query.where(col(IntakeSession.updated_at) >= since)
+    return [OpenGroup(v, status, step, True, n) for v, status, step, n in session.execute(query)]
+
+
+def _active(
+    session: Session, flow_id: str, idle_before: datetime, since: datetime | None
+) -> list[OpenGroup]:
+    idle = case((col(IntakeSession.updated_at) < idle_before, 1), else_=0).label("idle")
+    columns = (col(IntakeSession.flow_version), col(IntakeSession.current_step), idle)
+    query = (
+        select(*columns, func.count())
+        .where(col(IntakeSession.status) == ACTIVE, col(IntakeSession.flow_id) == flow_id)
+        .group_by(*columns)
     )
     if since is not None:
         query = query.where(col(IntakeSession.updated_at) >= since)
     rows = session.execute(query)
-    return [OpenGroup(v, status, step, bool(i), n) for v, status, step, i, n in rows]
+    return [OpenGroup(v, ACTIVE, step, bool(i), n) for v, step, i, n in rows]

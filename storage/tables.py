@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
+
+LEFT_STATUSES = "status IN ('abandoned', 'withdrawn')"  # intakes left before their end
 
 
 def utcnow() -> datetime:
@@ -50,7 +52,13 @@ class IntakeSession(SQLModel, table=True):
     __tablename__ = "intake_sessions"
     __table_args__ = (
         Index("ix_sessions_patient_status", "patient_id", "status"),
-        Index("ix_sessions_status_flow", "status", "flow_id"),  # intakes open or left, by flow
+        Index("ix_sessions_status_flow", "status", "flow_id"),  # intakes in progress, by flow
+        Index(  # intakes left (abandoned, withdrawn) by step, read by `stats` from the index alone
+            "ix_sessions_left",
+            *("flow_id", "status", "flow_version", "current_step", "updated_at"),
+            sqlite_where=text(LEFT_STATUSES),
+            postgresql_where=text(LEFT_STATUSES),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -156,7 +164,10 @@ class FlowVersion(SQLModel, table=True):
 class IntakeCount(SQLModel, table=True):
     """How many intakes did what, per day, flow version and step: counts only, for `stats`.
 
-    `step_id` is "" on the row of whole-intake counts (started, consented, completed, ...);
+    `step_id` is "" on the row of whole-intake counts (started, consented, completed, ...).
+    Each count is kept three times, by `period`: on its day's row ("day"), on its month's
+    ("month", `day` the 1st) and in the running totals ("all", `day` 0001-01-01), so a report
+    reads few rows for any `--since`;
     step rows count reached, answered, skipped, back-presses and drops there. `seconds_<i>` is
     a histogram: seconds on the step (step rows) or to complete the intake (the "" row), in
     the buckets of `flows.analytics.tally`. One upsert per turn adds a turn's counts.
@@ -164,6 +175,7 @@ class IntakeCount(SQLModel, table=True):
 
     __tablename__ = "intake_counts"
 
+    period: str = Field(primary_key=True)  # day, month or all
     day: date = Field(primary_key=True)
     flow_id: str = Field(primary_key=True)
     flow_version: int = Field(primary_key=True)

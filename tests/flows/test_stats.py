@@ -176,6 +176,6 @@ def test_counts_hold_no_patient_data(services: Services) -> None:
     for row in rows:
         values = row.model_dump()
         assert {k for k, v in values.items() if not isinstance(v, int)} == {
-            "day", "flow_id", "step_id",
+            "period", "day", "flow_id", "step_id",
         }  # fmt: skip
         assert row.step_id == "" or row.step_id in services.registry.active.steps
