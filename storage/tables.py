@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
-
-LEFT_STATUSES = "status IN ('abandoned', 'withdrawn')"  # intakes left before their end
 
 
 def utcnow() -> datetime:
@@ -52,12 +50,10 @@ class IntakeSession(SQLModel, table=True):
     __tablename__ = "intake_sessions"
     __table_args__ = (
         Index("ix_sessions_patient_status", "patient_id", "status"),
-        Index("ix_sessions_status_flow", "status", "flow_id"),  # intakes in progress, by flow
-        Index(  # intakes left (abandoned, withdrawn) by step, read by `stats` from the index alone
-            "ix_sessions_left",
-            *("flow_id", "status", "flow_version", "current_step", "updated_at"),
-            sqlite_where=text(LEFT_STATUSES),
-            postgresql_where=text(LEFT_STATUSES),
+        # intakes by status and step, read by `stats` from the index alone
+        Index(
+            "ix_sessions_status_step",
+            *("status", "flow_id", "flow_version", "current_step", "updated_at"),
         ),
     )
 
