@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -266,4 +267,5 @@ def test_cli_partial_import_skips_empty_rows(flow_file: Path, exported: Path) ->
     assert result.exit_code == 1  # type: ignore[attr-defined]
     assert "1 left empty" in result.stdout  # type: ignore[attr-defined]
     assert "steps.age.label: missing translation 'es'" in result.stderr  # type: ignore[attr-defined]
-    assert "es: 425/426 texts" in result.stdout  # type: ignore[attr-defined]
+    done, total = re.search(r"es: (\d+)/(\d+) texts", result.stdout).groups()  # type: ignore[union-attr, attr-defined]
+    assert int(done) == int(total) - 1
