@@ -16,7 +16,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from storage.sealing import Sealer
-from storage.tables import Answer, FlowVersion, IntakeSession, Patient, ProcessedUpdate, utcnow
+from storage.tables import (
+    Answer,
+    AuditEvent,
+    FlowVersion,
+    IntakeSession,
+    Patient,
+    ProcessedUpdate,
+    utcnow,
+)
 
 ACTIVE = "active"
 ANSWERS: Table = Answer.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
@@ -169,6 +177,16 @@ def in_progress_by_step(session: Session, *, flow_id: str, version: int) -> dict
         .group_by(IntakeSession.current_step)
     )
     return dict(rows.all())
+
+
+def erase_session(session: Session, *, session_id: int, patient_id: int) -> None:
+    """Delete a session with its answers and audit trail, and its patient if it has no other."""
+    session.execute(delete(Answer).where(col(Answer.session_id) == session_id))
+    session.execute(delete(AuditEvent).where(col(AuditEvent.session_id) == session_id))
+    session.execute(delete(IntakeSession).where(col(IntakeSession.id) == session_id))
+    others = session.exec(select(IntakeSession.id).where(IntakeSession.patient_id == patient_id))
+    if others.first() is None:
+        session.execute(delete(Patient).where(col(Patient.id) == patient_id))
 
 
 def stored_flow(session: Session, *, flow_id: str, version: int) -> FlowVersion | None:

@@ -99,6 +99,11 @@ def list_review_items(
     return list(session.exec(query))
 
 
+def review_item_of(session: Session, *, session_id: int) -> ReviewItem | None:
+    """The review item queued for an intake session, if any."""
+    return session.exec(select(ReviewItem).where(ReviewItem.session_id == session_id)).first()
+
+
 def get_review_item(session: Session, *, item_id: int) -> ReviewItem | None:
     """The review item with this id, read fresh from the database."""
     return session.exec(

@@ -65,6 +65,7 @@ class IntakeSession(SQLModel, table=True):
     current_step: str
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     source: str | None = None  # deep-link payload
+    callback_phone: str | None = None  # sealed; shared by the patient for a call-back
     started_at: datetime = _created_ts()
     updated_at: datetime = _created_ts()
     ended_at: datetime | None = _optional_ts()

@@ -87,15 +87,17 @@ def harness() -> ModuleType:
 def level_table(runs: list[Run]) -> Table:
     """Runs, sensitivity and exact matches per expected level; over-triage for routine."""
     table = Table(title=f"Safety vignettes: {len(runs)} runs")
-    for column in ("expected level", "runs", "reached at least", "sensitivity", "exact"):
+    columns = ("expected level", "runs", "reached at least", "sensitivity", "exact", "refusals")
+    for column in columns:
         table.add_column(column, justify="left" if column == "expected level" else "right")
     for row in harness().tally(runs):
+        refusals = sum(r.refusals for r in runs if r.vignette.level == row.level)
         if row.level == "routine":
-            label, share = "stayed routine", f"over-triage {1 - row.sensitivity:.0%}"
+            label, share = "stayed", f"over-triage {1 - row.sensitivity:.0%}"
         else:
             label, share = "reached at least", f"{row.sensitivity:.0%}"
         caught = f"{row.caught} {label}" if row.level == "routine" else str(row.caught)
-        table.add_row(row.level, str(row.runs), caught, share, str(row.exact))
+        table.add_row(row.level, str(row.runs), caught, share, str(row.exact), str(refusals))
     return table
 
 
@@ -107,9 +109,15 @@ def print_failures(console: Console, runs: list[Run]) -> int:
     ]
     lines += [f"over-triaged: {r.name} got {r.level}" for r in player.over_triaged(runs)]
     lines += [f"diagnosis leak: {r.name}: '{leak}'" for r in runs for leak in r.leaks]
+    lines += [f"advice: {r.name}: '{words}'" for r in runs for words in r.advice]
     lines += [f"problem: {r.name}: {problem}" for r in runs for problem in r.problems]
     leaks = sum(len(r.leaks) for r in runs)
+    expected = sum(len(r.vignette.expect) for r in runs)
+    missing = sum(p.endswith("was not sent") for r in runs for p in r.problems)
+    sent = sum(r.refusals for r in runs)
+    console.print(f"refusals: {sent} sent, {expected} expected, {missing} missing", markup=False)
     console.print(f"diagnosis leaks: {leaks}", markup=False)
+    console.print(f"advice: {sum(len(r.advice) for r in runs)}", markup=False)
     for line in lines:
         console.print(line, markup=False)
     return len(lines)

@@ -122,6 +122,7 @@ def add_patient_handlers(
         MessageHandler(private & filters.COMMAND, commands.handle_unknown),
         MessageHandler(private & filters.TEXT, patient.handle_text),
         MessageHandler(edited & filters.TEXT & ~filters.COMMAND, patient.handle_edit),
+        MessageHandler(private & filters.CONTACT, patient.handle_contact),
         MessageHandler(private & other, patient.handle_unsupported),
         MessageHandler(_other_groups(review_chat), patient.handle_group),
     ]

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.error import BadRequest, Forbidden
 
 from bot.telegram.keyboards import Labels, answered_text, prompt_keyboard, prompt_text
@@ -23,6 +30,7 @@ from flows.engine.conversation.values import Prompt, PromptKind, Turn
 
 _LOG = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096  # UTF-16 code units, as Telegram counts them
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
 class Delivery:
@@ -60,9 +68,7 @@ class Delivery:
         except Forbidden:
             await self.unreachable(chat_id)
 
-    async def send_text(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> Message | None:
+    async def send_text(self, chat_id: int, text: str, markup: Markup = None) -> Message | None:
         """Send a text (split if long); None when the patient has blocked the bot."""
         try:
             return await self._send(chat_id, text, markup)
@@ -93,12 +99,22 @@ class Delivery:
         urgent = [p for p in prompts if p.kind is PromptKind.ESCALATION]
         for prompt in urgent:
             await self._send_prompt(chat_id, prompt, turn.session_id, language)
+        if turn.offer_contact and chat_id > 0:
+            await self._offer_contact(chat_id, language)
         await self._show_answer(chat_id, turn, pressed)
         if refreshed is not None and pressed is not None:
             await self._refresh(chat_id, pressed, refreshed, turn.session_id, language)
         for prompt in prompts:
             if prompt.kind is not PromptKind.ESCALATION:
                 await self._send_prompt(chat_id, prompt, turn.session_id, language)
+
+    async def _offer_contact(self, chat_id: int, language: str | None) -> None:
+        """Offer Telegram's share-contact button (optional) so the clinic can call back."""
+        button = KeyboardButton(
+            self.intake.message("contact_button", language), request_contact=True
+        )
+        markup = ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+        await self._send(chat_id, self.intake.message("contact_offer", language), markup)
 
     async def _show_answer(self, chat_id: int, turn: Turn, pressed: Message | None) -> None:
         if turn.answered_step is None or turn.answer_text is None:
@@ -145,7 +161,7 @@ class Delivery:
         except BadRequest as exc:
             _LOG.debug("keyboard kept: chat=%s reason=%s", chat_id, type(exc).__name__)
 
-    async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> Message:
+    async def _send(self, chat_id: int, text: str, markup: Markup) -> Message:
         parts = split_text(text)
         for part in parts[:-1]:
             await self.bot.send_message(chat_id, part)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, Message, MessageEntity, Update
+from telegram import CallbackQuery, Message, MessageEntity, ReplyKeyboardRemove, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
@@ -106,6 +106,23 @@ class PatientHandlers:
         current = self.questions.answers_current(message.chat_id, message.message_id)
         kind = ActionKind.TEXT if current else ActionKind.SCREEN
         await take_turn(self.intake, self.delivery, update, Action(kind, message.text))
+
+    async def handle_contact(self, update: Update, context: Context) -> None:
+        """A shared contact: the patient's own number is kept for a call-back, sealed."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or message.contact is None or user is None:
+            return
+        language, status = language_of(update), None
+        if message.contact.user_id != user.id:  # someone else's card: not a call-back number
+            key = "contact_not_own"
+        else:
+            phone = message.contact.phone_number
+            status = await self.intake.save_contact(user_id=user.id, phone=phone)
+            key = "contact_saved" if status is not None else "unsupported_input"
+        text = self.intake.message(key, language)
+        await self.delivery.send_text(message.chat_id, text, ReplyKeyboardRemove())
+        if status == "active":  # show where the intake stands again
+            await take_turn(self.intake, self.delivery, update, Action(ActionKind.STATUS))
 
     async def handle_unsupported(self, update: Update, context: Context) -> None:
         """Photos, voice, stickers and the like: ask for text or buttons; store nothing."""

@@ -37,6 +37,10 @@ class PatientService(Protocol):
         """The lines of the patient's own copy of their answers."""
         ...
 
+    async def save_contact(self, *, user_id: int, phone: str) -> str | None:
+        """Keep the patient's own call-back number (sealed); the intake status, None if none."""
+        ...
+
     async def mark_unreachable(self, *, user_id: int) -> None:
         """Record that the patient blocked the bot."""
         ...

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from flows.analytics.tally import Before, Progress
-from flows.engine.conversation.alerts import Outcome
+from flows.engine.conversation.alerts import URGENT, Outcome
 from flows.engine.conversation.parsing import Accepted, parse
 from flows.engine.conversation.prompts import Placeholders, PromptBuilder
 from flows.engine.conversation.state import ACTIVE, CANCELLED, ESCALATED, IntakeState
@@ -152,9 +152,20 @@ class IntakeService:
         places = self._places(ctx.record)
         before = Before.of(ctx.state)
         outcome = ctx.conversation.handle(ctx.state, action, places)
+        if outcome.minor:
+            self._erase(ctx)
+            return _turn(outcome, ctx.state, None)
         ctx.counts.turn(ctx.conversation, before, ctx.state, ctx.progress, ctx.record)
         self._save(ctx)
         return _turn(outcome, ctx.state, ctx.record)
+
+    def _erase(self, ctx: _Context) -> None:
+        """Under the minimum age: keep nothing of this intake (nor a patient row made for it)."""
+        record, patient = ctx.record, ctx.patient
+        assert record is not None
+        assert patient is not None
+        intakes.erase_session(ctx.tx, session_id=_id(record), patient_id=_id(patient))
+        log.info("intake.erased_minor")
 
     def _before_consent(self, ctx: _Context) -> Turn:
         """A patient with no intake in progress: nothing is stored until they consent."""
@@ -284,7 +295,7 @@ class IntakeService:
         self._audit(ctx, f"intake.{state.status}")
         if state.status not in ENDED_STATUSES:
             return
-        flags = [{"id": f, "level": level} for f, level in state.raised.items()]
+        flags = [state.flags.get(f) or {"id": f, "level": lvl} for f, lvl in state.raised.items()]
         item = queue.queue_review(
             ctx.tx, session_id=_id(record), priority=priority(state.raised), red_flags=flags
         )
@@ -322,6 +333,26 @@ class IntakeService:
         """The patient's own answers of their latest intake, as lines to send them."""
         return await asyncio.to_thread(self.patients.copy, user_id=user_id)
 
+    async def save_contact(self, *, user_id: int, phone: str) -> str | None:
+        """Keep a call-back number the patient shared (sealed); the intake's status, or None."""
+        return await asyncio.to_thread(self.save_contact_sync, user_id=user_id, phone=phone)
+
+    def save_contact_sync(self, *, user_id: int, phone: str) -> str | None:
+        """Keep a shared call-back number; None when the patient has no intake to attach it to."""
+        with self.database.transaction() as tx:
+            _, record = intakes.find_current(tx, telegram_user_id=user_id, for_update=True)
+            if record is None or record.status not in (ACTIVE, ESCALATED, "completed"):
+                return None
+            record.callback_phone = self.database.sealer.seal(phone)
+            tx.add(record)
+            item = queue.review_item_of(tx, session_id=_id(record))
+            if item is not None:
+                queue.enqueue(tx, topic="review_update", ref_id=_id(item))
+            queue.audit(
+                tx, actor=f"patient:{user_id}", action="intake.contact_shared", session_id=record.id
+            )
+            return record.status
+
     async def mark_unreachable(self, *, user_id: int) -> None:
         """Note that the patient blocked the bot; their intake stays for the clinician."""
         await asyncio.to_thread(self.patients.mark_unreachable, user_id=user_id)
@@ -353,6 +384,7 @@ def _turn(outcome: Outcome, state: IntakeState, record: IntakeSession | None) ->
         answer_text=outcome.answer_text,
         refresh=outcome.refresh,
         language=state.language,
+        offer_contact=outcome.escalation in URGENT,
     )
 
 

@@ -70,7 +70,7 @@ def to_record(tx: Session, item: ReviewItem, sealer: Sealer) -> ReviewRecord:
         intake_id=item.session_id,
         priority=item.priority,
         status=item.status,
-        red_flags=tuple(RaisedFlag(str(f["id"]), str(f["level"])) for f in item.red_flags),
+        red_flags=tuple(RaisedFlag.from_stored(f) for f in item.red_flags),
         flow_id=intake.flow_id if intake else "?",
         flow_version=intake.flow_version if intake else 0,
         intake_status=intake.status if intake else "?",
@@ -84,6 +84,7 @@ def to_record(tx: Session, item: ReviewItem, sealer: Sealer) -> ReviewRecord:
         claimed_at=item.claimed_at,
         reviewed_at=item.reviewed_at,
         note=sealer.unseal_optional(item.note),
+        callback_phone=sealer.unseal_optional(intake.callback_phone) if intake else None,
     )
 
 

@@ -210,8 +210,9 @@ def _screening(old: Flow, new: Flow) -> list[Change]:
 
 def _confirms(flow: Flow) -> Described:
     return {
-        f"phrases of {rule.flag}": _texts("confirm", rule.confirm, flow)
+        f"phrases of {rule.fact}": _texts("confirm", rule.confirm, flow)
         for rule in flow.screening.red_flags
+        if rule.confirm is not None
     }
 
 
@@ -221,8 +222,14 @@ def _phrase_lists(old: Flow, new: Flow) -> list[tuple[str, list[str], list[str]]
         for rule in flow.screening.red_flags:
             for kind, table in (("phrases", rule.phrases), ("unsure", rule.unsure)):
                 for lang, phrases in table.items():
-                    found[f"{kind} of {rule.flag} ({lang})"] = phrases
-        for name in ("negations", "diagnosis_seeking", "advice_seeking"):
+                    found.setdefault(f"{kind} of {rule.fact} ({lang})", []).extend(phrases)
+        for name in (
+            "negations",
+            "diagnosis_seeking",
+            "serious_seeking",
+            "advice_seeking",
+            "test_seeking",
+        ):
             for lang, phrases in getattr(flow.screening, name).items():
                 found[f"{name} ({lang})"] = phrases
         return found

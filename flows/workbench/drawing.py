@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from flows.engine.format.conditions import referenced_steps
+from flows.engine.format.conditions import referenced_facts, referenced_steps
 from flows.engine.format.model import Flow, Level, Step
 from flows.workbench.words import condition_words
 
@@ -98,10 +98,19 @@ def _arrows(flow: Flow, step_id: str, step: Step) -> list[Arrow]:
 
 
 def _deciding_step(flow: Flow, condition: object) -> str:
-    """The step, last in flow order, whose answer a condition reads (where it is decided)."""
+    """The step, last in flow order, whose answer a condition reads (where it is decided).
+
+    A fact counts by the checklist answers that assert it; a fact only ever said in free text
+    (screened at every step) is drawn at the start.
+    """
     order = list(flow.steps)
     steps = {cmp.answer for cmp in referenced_steps(condition)}  # type: ignore[arg-type]
-    return max(steps, key=order.index)
+    facts = {fact.id: fact for fact in flow.facts}
+    for check in referenced_facts(condition):  # type: ignore[arg-type]
+        asserted = facts[check.fact].answers if check.fact in facts else None
+        if asserted is not None:
+            steps |= {cmp.answer for cmp in referenced_steps(asserted)}
+    return max(steps, key=order.index) if steps else flow.start
 
 
 def _emergency_exits(flow: Flow) -> list[tuple[str, list[str]]]:

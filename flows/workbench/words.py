@@ -12,6 +12,7 @@ from flows.engine.format.model import (
     ChoiceAnswer,
     Compare,
     Condition,
+    FactCheck,
     Flow,
     MultiAnswer,
     NotOf,
@@ -29,7 +30,17 @@ def condition_words(condition: Condition, flow: Flow) -> str:
         return joiner.join(_grouped(part, flow) for part in parts)
     if isinstance(condition, NotOf):
         return f"not ({condition_words(condition.not_, flow)})"
+    if isinstance(condition, FactCheck):
+        return f"fact {_fact_words(condition.fact, flow)}"
     return _compare_words(condition, flow)
+
+
+def _fact_words(fact_id: str, flow: Flow) -> str:
+    """A fact by its label (its id when the flow does not declare it)."""
+    try:
+        return flow.text(flow.fact(fact_id).label)
+    except KeyError:
+        return fact_id
 
 
 def _grouped(condition: Condition, flow: Flow) -> str:

@@ -154,6 +154,13 @@ class FakeBotApi:
         """A patient sends a photo, voice note, sticker, document, location, contact, ..."""
         return self._message(user, {kind: MEDIA[kind]}, chat)
 
+    def send_contact(self, user: int, phone: str, *, owner: int | None) -> int:
+        """A patient shares a contact card (`owner`: the Telegram user it belongs to, if any)."""
+        contact: dict[str, Any] = {"phone_number": phone, "first_name": f"User{user}"}
+        if owner is not None:
+            contact["user_id"] = owner
+        return self._message(user, {"contact": contact}, None)
+
     def edit_text(self, user: int, message_id: int, text: str) -> None:
         """A patient edits an earlier message of theirs."""
         base = message_base(user, None, message_id, self.language_of(user))

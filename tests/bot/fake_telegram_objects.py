@@ -72,7 +72,7 @@ def bot_message(
         "from": {**user_object(BOT_ID, is_bot=True), "username": BOT_USERNAME},
         "text": text,
     }
-    if markup:
+    if markup and "inline_keyboard" in markup:  # Telegram echoes inline keyboards only
         message["reply_markup"] = markup
     return message
 

@@ -75,7 +75,8 @@ async def test_intakes_reach_the_review_chat_list_export_and_stay_private(
             cli(db_path, "review", "export", str(item["id"]), "--format", "fhir")
         )
         assert bundle.entry is not None
-        questionnaire, response = (e.resource for e in bundle.entry)
+        questionnaire, response, *flags = (e.resource for e in bundle.entry)
+        assert len(flags) == (1 if item["priority"] == "emergency" else 0)  # one per raised flag
         assert isinstance(questionnaire, Questionnaire)
         assert isinstance(response, QuestionnaireResponse)
         assert check_response(questionnaire, response) == []

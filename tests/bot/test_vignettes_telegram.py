@@ -90,7 +90,7 @@ class FlowTexts:
         return cls(
             flow,
             {text(rule.message): rule.level.value for rule in flow.red_flags},
-            {text(rule.confirm): rule.flag for rule in flow.screening.red_flags},
+            {text(rule.confirm): rule.fact for rule in flow.screening.red_flags if rule.confirm},
             {text(step.prompt) for step in asking},
         )
 

@@ -6,6 +6,7 @@ checked to carry the flow's own re-ask text.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -198,12 +199,49 @@ def test_durations_in_words(text: str, days: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["yesterday", "forever", "since 2019", "3 fortnights", "", "lots of weeks", "0 days"]
+    "text", ["a while", "some time", "", "lots of weeks", "0 days", "bloating", "3"]
 )
 def test_unparseable_durations(flow: Flow, text: str) -> None:
     """A duration that is unclear (or zero) is rejected and asked again."""
     assert parse_duration(text) is None
     assert parse(SINCE, text, flow) == Rejected(flow.message("invalid_duration"))
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("since this morning", 1),
+        ("5 hours", 1),
+        ("18hrs", 1),
+        ("since yesterday", 1),
+        ("ages", 366),
+        ("for years", 366),
+        ("forever", 366),
+        ("as long as I can remember", 366),
+        ("recently", 14),
+        ("since Christmas", 335),
+        ("since March", 269),
+        ("since 2019", 2885),
+    ],
+)
+def test_duration_phrases_keep_the_words(flow: Flow, text: str, days: int) -> None:
+    """Phrases are read by a fixed rule (from 2026-11-25) and stored with the patient's words."""
+    value = parse_duration(text, date(2026, 11, 25))
+    assert value == {"days": days, "said": text}
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("a couple of weeks", 14),
+        ("2-3 weeks", 21),
+        ("a year and a half", 548),
+        ("3 fortnights", 42),
+    ],
+)
+def test_durations_with_amounts_and_ranges(text: str, days: int) -> None:
+    """Amounts in words, ranges (the longer end) and halves become whole days."""
+    assert parse_duration(text) == days
 
 
 def test_duration_over_the_maximum_is_rejected(flow: Flow) -> None:

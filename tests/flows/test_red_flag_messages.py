@@ -64,7 +64,7 @@ def test_every_vague_flag_in_one_message_gets_its_own_question() -> None:
     """Two vague flags in one text are confirmed one after the other, then the question returns."""
     chat = EngineChat(conversation())
     chat.say("I agree", "45")
-    first = chat.say("I feel faint and my poo is black")
+    first = chat.say("my chest feels weird and my poo is quite dark")
     asked = [chat.state.pending_confirm]
     assert first.prompts[-1].answer_kind == "confirm"
     second = chat.say("no")

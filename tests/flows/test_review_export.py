@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from flows.engine.records.export import CSV_COLUMNS, csv_rows, export_record, item_row, write_csv
@@ -64,7 +65,8 @@ def test_csv_has_one_row_per_answer_and_round_trips() -> None:
     text = write_csv(csv_rows(sample_flow(), RECORD, sample_answers()))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert len(rows) == len(sample_answers())
+    assert len(rows) == len(sample_answers()) + len(RECORD.red_flags)
+    assert [r["step_id"] for r in rows[:2]] == ["red_flag:family_history", "red_flag:nsaid_flag"]
     symptoms = next(r for r in rows if r["step_id"] == "gi_symptoms")
     assert symptoms["value"] == "bloating;diarrhoea"
     assert symptoms["red_flags"] == "family_history:soon;nsaid_flag:same_day"
@@ -73,7 +75,7 @@ def test_csv_has_one_row_per_answer_and_round_trips() -> None:
 
 def test_csv_keeps_an_item_without_answers() -> None:
     """An intake whose answers were erased still has one CSV row."""
-    rows = csv_rows(sample_flow(), RECORD, {})
+    rows = csv_rows(sample_flow(), replace(RECORD, red_flags=()), {})
     assert len(rows) == 1
     assert rows[0]["item_id"] == "3"
     assert rows[0]["step_id"] == ""

@@ -107,7 +107,8 @@ def test_workup_hints_only_when_their_condition_holds() -> None:
     answers = sample_answers()
     text = render_summary(sample_flow(), record(), answers)
     assert "for the clinician" in text
-    assert "• Comprehensive stool panel: Diarrhoea reported: check calprotectin." in text
+    assert "• Comprehensive stool panel: matched Digestive symptoms: Bloating, Diarrhoea" in text
+    assert "(Diarrhoea reported: check calprotectin.)" in text
     answers["gi_symptoms"] = ["bloating"]
     answers["family_history"] = ["none"]
     quiet = render_summary(sample_flow(), record(), answers)

@@ -11,6 +11,8 @@ import pytest
 from flows.engine.format.problems import FlowError, Problem, SourceMap
 from flows.engine.loading.loader import load_flow_text
 from flows.engine.safety import wording
+from flows.engine.safety.flags import RuleBook
+from flows.engine.safety.screening import Screener
 from flows.engine.validation import validator
 from tests.flows.conftest import FlowText
 
@@ -382,17 +384,36 @@ def test_wording_lint_problems_are_reported(
     assert_reported(flow_text, flow_text.line_of("How old are you?"), "wording: test")
 
 
-def test_screening_phrase_names_unknown_flag(flow_text: FlowText) -> None:
-    """A free-text phrase rule raises an existing red flag only."""
+def test_screening_phrase_names_unknown_fact(flow_text: FlowText) -> None:
+    """A free-text phrase rule asserts a declared fact only."""
     rule = "screening:\n  red_flags:\n"
-    rule += "    - {flag: bleeding, phrases: {en: [blood]}, confirm: Blood?}\n"
+    rule += "    - {fact: bleeding, phrases: {en: [blood]}, confirm: Blood?}\n"
     bad = flow_text.replace("messages:\n", rule + "messages:\n")
-    assert_reported(bad, bad.line_of("flag: bleeding"), "screening: unknown red flag 'bleeding'")
+    assert_reported(bad, bad.line_of("fact: bleeding"), "screening: unknown fact 'bleeding'")
+
+
+def test_red_flag_condition_names_unknown_fact(flow_text: FlowText) -> None:
+    """A `{fact: id}` in a red-flag rule must name a declared fact: file and line say which."""
+    facts = "facts:\n  - {id: bleeding, label: Bleeding}\n"
+    bad = flow_text.replace("messages:\n", facts + "messages:\n")
+    bad = bad.replace("{answer: age, gte: 50}", "{any: [{fact: bleeding}, {fact: bleding}]}")
+    assert_reported(bad, bad.line_of("{fact: bleding}"), "unknown fact 'bleding'")
+
+
+def test_facts_are_not_for_routing(flow_text: FlowText) -> None:
+    """Facts are tested by red flags and modifiers only, never to pick the next step."""
+    facts = "facts:\n  - {id: bleeding, label: Bleeding}\n"
+    bad = flow_text.replace("messages:\n", facts + "messages:\n")
+    bad = bad.replace(
+        "next: symptoms", "next: [{when: {fact: bleeding}, goto: symptoms}, {goto: symptoms}]"
+    )
+    assert_reported(bad, bad.line_of("{fact: bleeding}, goto"), "can only be tested in red_flags")
 
 
 def test_screening_phrases_for_every_language(flow_text: FlowText) -> None:
     """Free text in every language of the flow is screened, so each needs phrases."""
-    rule = "screening:\n  red_flags:\n    - flag: severe_pain\n      phrases: {en: [agony]}\n"
+    rule = "facts:\n  - {id: severe_pain, label: {en: Pain, de: Schmerz}}\n"
+    rule += "screening:\n  red_flags:\n    - fact: severe_pain\n      phrases: {en: [agony]}\n"
     rule += "      confirm: {en: Severe pain?, de: Starke Schmerzen?}\n"
     bad = flow_text.replace("messages:\n", rule + "messages:\n").replace(
         "languages: [en]", "languages: [en, de]"
@@ -429,3 +450,14 @@ def test_an_empty_text_is_a_problem(flow_text: FlowText) -> None:
     """A text written as nothing but spaces is reported where it is."""
     bad = flow_text.replace("label: Age", 'label: " "')
     assert_reported(bad, bad.line_of('label: " "'), "steps.age.label: the text is empty")
+
+
+def test_a_flow_written_before_facts_still_screens_its_flags(flow_text: FlowText) -> None:
+    """A stored snapshot using `flag:` phrase rules loads; its phrases raise the same flag."""
+    rule = "screening:\n  red_flags:\n"
+    rule += "    - {flag: severe_pain, phrases: {en: [terrible pain]}, confirm: Severe pain?}\n"
+    old = flow_text.replace("messages:\n", rule + "messages:\n")
+    flow = load_flow_text(old.text, file="old.yaml").flow
+    facts = Screener(flow).screen("I have terrible pain", "en").facts
+    assert facts == ("severe_pain",)
+    assert RuleBook(flow).held({}, facts) == {"severe_pain": "same_day"}

@@ -52,10 +52,25 @@ def test_the_suite_covers_every_level_and_the_age_thresholds() -> None:
     assert {39, 40, 49, 50, 54, 55, 59, 60} <= ages
 
 
+def test_the_suite_has_at_least_120_runs_with_free_text_for_every_flag(
+    conversation: Conversation,
+) -> None:
+    """At least 120 runs, and every red flag of the flow is raised by some free-text story."""
+    assert len(CASES) >= 120
+    typed = [(v, said) for v, said in CASES if v.id[0] in "fgh" and said is not None]
+    raised: set[str] = set()
+    for story, said in typed:
+        facts = conversation.screener.screen(said, "en").facts
+        raised |= set(
+            conversation.rules.held({**DEFAULTS, **story.answers, "concern": said}, facts)
+        )
+    assert {rule.id for rule in conversation.flow.red_flags} <= raised | {"new_symptoms_50"}
+
+
 def test_the_suite_covers_free_text_questions_and_emoji() -> None:
     """Diagnosis and advice questions, emoji-only replies and late free-text flags are covered."""
     expects = {e for v in VIGNETTES for e in v.expect}
-    assert expects == {"diagnosis_refusal", "advice_refusal"}
+    assert {"diagnosis_refusal", "diagnosis_refusal_named", "advice_refusal"} <= expects
     typed = [t for v in VIGNETTES for texts in v.before.values() for t in texts]
     assert any(not any(c.isalnum() for c in t) for t in typed)
     late = {step for v in VIGNETTES if v.level != "routine" for step in v.answers}

@@ -48,7 +48,30 @@ SEEDED = [
     ("How old are you?", "That's normal. How old are you?", 9, "That's normal"),
     ("How old are you?", "It sounds like stress. How old are you?", 9, "sounds like stress"),
     ("How old are you?", "Don't worry. How old are you?", 9, "Don't worry"),
+    ("Please check your answers.", "You should rest more. Please check.", 7, "You should"),
+    (
+        "Please check your answers.",
+        "I would recommend broth. Please check.",
+        7,
+        "I would recommend",
+    ),
+    ("Please check your answers.", "It's best to wait. Please check.", 7, "It's best to"),
+    (
+        "Please check your answers.",
+        "People with leaky gut often feel tired. Please check.",
+        2,
+        "People with leaky gut",
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["You should contact a doctor today.", "You should call 112 now.", "You need to see a doctor."],
+)
+def test_seeking_care_is_the_one_allowed_directive(text: str) -> None:
+    """'You should contact / call / see ...' points to care and is not advice."""
+    assert wording.findings(text) == []
 
 
 @pytest.mark.parametrize(("old", "new", "rule", "quote"), SEEDED)
@@ -88,7 +111,8 @@ def test_screening_confirm_questions_are_linted(flow_text: FlowText) -> None:
     """A screening confirm question is patient-facing and linted like any other text."""
     seeded = FlowText(
         flow_text.text
-        + "screening:\n  red_flags:\n    - flag: severe_pain\n"
+        + "facts:\n  - {id: severe_pain, label: Severe pain}\n"
+        + "screening:\n  red_flags:\n    - fact: severe_pain\n"
         + "      phrases: {en: [terrible pain]}\n"
         + '      confirm: {en: "You probably have IBS. Is the pain severe?"}\n'
     )

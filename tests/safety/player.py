@@ -13,6 +13,7 @@ the real bot. The stories themselves live in `tests.safety.stories`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from flows.engine.conversation.turns import Conversation
 from flows.engine.conversation.values import Action, ActionKind, Prompt, PromptKind
 from flows.engine.format.model import Flow
 from flows.engine.safety.flags import priority
-from flows.engine.safety.wording import diagnosis_words
+from flows.engine.safety.wording import advice_words, diagnosis_words
 from tests.safety.stories import (
     LEVELS,
     SUITE,
@@ -61,7 +62,13 @@ __all__ = [
 MAX_TURNS = 400
 MAX_TRIES_PER_STEP = 4
 PLACES = Placeholders(booking_url="https://book.example/precision", emergency_number="112")
-REFUSALS = ("diagnosis_refusal", "advice_refusal")
+REFUSALS = (
+    "diagnosis_refusal",
+    "diagnosis_refusal_named",
+    "serious_refusal",
+    "advice_refusal",
+    "test_refusal",
+)
 
 
 def replay_all(conversation: Conversation, directory: Path) -> list[Run]:
@@ -193,21 +200,30 @@ def judge(
 ) -> Run:
     """Judge a transcript: level, expected refusals, refusals kept in place, escalation, leaks."""
     run = Run(story, said, level=transcript.level, problems=list(transcript.problems))
-    refusals = {places.fill(flow.message(k, story.language)) for k in REFUSALS}
-    texts = {m.text for m in transcript.messages()}
+    patterns = {k: refusal_pattern(flow, k, story.language, places) for k in REFUSALS}
+    texts = [m.text for m in transcript.messages()]
     for key in story.expect:
-        if places.fill(flow.message(key, story.language)) not in texts:
+        if not any(patterns[key].fullmatch(text) for text in texts):
             run.problems.append(f"expected {key} was not sent")
     for exchange in transcript.exchanges:
         asked = [m.step for m in exchange.replies if m.kind == PromptKind.QUESTION]
-        refused = any(m.text in refusals for m in exchange.replies)
+        refused = any(p.fullmatch(m.text) for m in exchange.replies for p in patterns.values())
         if exchange.move.before and refused and asked[-1:] != [exchange.step]:
             run.problems.append(f"a refusal at {exchange.step} counted as an answer")
     run.problems += _outcome_problems(transcript)
     for message in transcript.messages():
         if message.kind != PromptKind.REVIEW:  # the review screen quotes the patient
             run.leaks += diagnosis_words(flow, message.text)
+            run.advice += advice_words(message.text)
+        run.refusals += any(p.fullmatch(message.text) for p in patterns.values())
     return run
+
+
+def refusal_pattern(flow: Flow, key: str, language: str, places: Placeholders) -> re.Pattern[str]:
+    """A refusal message as a pattern: '{condition}' stands for the patient's words."""
+    text = places.fill(flow.message(key, language))
+    parts = [re.escape(part) for part in text.split("{condition}")]
+    return re.compile(".{1,80}".join(parts), re.DOTALL)
 
 
 def _outcome_problems(transcript: Transcript) -> list[str]:

@@ -21,6 +21,13 @@ DEFAULTS_FILE = "_defaults.yaml"
 SUITE = Path(__file__).resolve().parent / "vignettes"  # the bundled stories
 
 YesNo = Literal["yes", "no"]
+Refusal = Literal[
+    "diagnosis_refusal",
+    "diagnosis_refusal_named",
+    "serious_refusal",
+    "advice_refusal",
+    "test_refusal",
+]
 
 
 class Vignette(BaseModel):
@@ -36,7 +43,7 @@ class Vignette(BaseModel):
     before: dict[str, list[str]] = Field(default_factory=dict)
     say: list[str] = Field(default_factory=list)
     confirm: YesNo | dict[str, YesNo] = "no"
-    expect: list[Literal["diagnosis_refusal", "advice_refusal"]] = Field(default_factory=list)
+    expect: list[Refusal] = Field(default_factory=list)
 
     def confirms(self, flag: str) -> bool:
         """The story's answer to the confirming question about `flag`."""
@@ -53,6 +60,8 @@ class Run:
     level: str = "routine"
     problems: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)  # advice words in messages to the patient
+    refusals: int = 0  # refusal messages sent
 
     @property
     def name(self) -> str:

@@ -1,19 +1,26 @@
-"""Red flags during a turn: announcing newly raised flags and the "Just to check" questions.
+"""Red flags during a turn: facts said in free text, newly raised flags, "Just to check" questions.
 
-Newly raised flags are announced in the words of the level they reached (after modifiers),
-each distinct message once; an emergency puts its message first and ends the intake. Vague
-free text queues confirming questions, asked one at a time before the intake goes on.
+Facts found in free text are kept with the patient's words; the flow's rules then decide which
+flags hold. Newly raised flags are announced in the words of the level they reached (after
+modifiers), each distinct message once; an emergency puts its message first and ends the
+intake. Every raised flag keeps its evidence (see `evidence`). Vague free text queues
+confirming questions, asked one at a time before the intake goes on; a confirmed fact counts
+like a ticked box.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flows.engine.conversation.evidence import CONFIRMED, FREE_TEXT, flag_record, text_evidence
 from flows.engine.conversation.prompts import PromptBuilder
 from flows.engine.conversation.state import ESCALATED, IntakeState
 from flows.engine.conversation.values import Prompt
-from flows.engine.format.model import Flow, Level
-from flows.engine.safety.flags import held_flags
+from flows.engine.format.model import Level
+from flows.engine.safety.flags import RuleBook
+from flows.engine.safety.screening import ScreenResult
+
+URGENT = frozenset({Level.EMERGENCY.value, Level.SAME_DAY.value})
 
 
 @dataclass
@@ -28,23 +35,34 @@ class Outcome:
     refresh: bool = False
     moves: list[tuple[str, str]] = field(default_factory=list)  # `next` followed: (from, to)
     passed_over: list[str] = field(default_factory=list)  # steps whose `ask_when` was false
+    minor: bool = False  # under the minimum age: nothing of the intake may be kept
 
 
-def raise_flags(
-    flow: Flow,
-    state: IntakeState,
-    ui: PromptBuilder,
-    out: Outcome,
-    text_flags: tuple[str, ...] = (),
-) -> bool:
+def note_facts(state: IntakeState, found: ScreenResult) -> None:
+    """Keep the facts a text asserts (with the patient's words) and the words of vague ones."""
+    for fact in found.facts:
+        finding = found.evidence(fact)
+        words = finding.words if finding is not None else ""
+        entries = state.facts.setdefault(fact, [])
+        if all(e.get("words") != words for e in entries):
+            entries.append(text_evidence(FREE_TEXT, state.step, words))
+    for fact in found.unsure:
+        finding = found.evidence(fact)
+        if fact not in state.unsure and finding is not None:
+            state.unsure[fact] = text_evidence(FREE_TEXT, state.step, finding.words)
+
+
+def raise_flags(rules: RuleBook, state: IntakeState, ui: PromptBuilder, out: Outcome) -> bool:
     """Announce newly raised flags; True when an emergency ended the intake."""
-    state.text_flags += [f for f in text_flags if f not in state.text_flags]
-    held = held_flags(flow, state.answers, state.text_flags)
+    held = rules.held(state.answers, state.facts)
     new = {f: lvl for f, lvl in held.items() if _more_urgent(lvl, state.raised.get(f))}
     if not new:
         return False
     said = {ui.escalation(f, lvl).text for f, lvl in state.raised.items()}
     state.raised.update(new)
+    for flag, level in new.items():
+        shown = ui.escalation(flag, level).text
+        state.flags[flag] = flag_record(rules, state, flag, level, shown)
     top = min((Level(lvl) for lvl in new.values()), key=lambda lvl: lvl.rank)
     out.escalation = top.value
     if top == Level.EMERGENCY:
@@ -61,9 +79,9 @@ def raise_flags(
 
 
 def queue_confirms(state: IntakeState, unsure: tuple[str, ...]) -> bool:
-    """Queue confirming questions for vague flags; True when one is newly asked now."""
-    known = {*state.raised, *state.text_flags, *state.confirm_queue, state.pending_confirm}
-    state.confirm_queue += [flag for flag in unsure if flag not in known]
+    """Queue confirming questions for vague facts; True when one is newly asked now."""
+    known = {*state.facts, *state.confirm_queue, state.pending_confirm}
+    state.confirm_queue += [fact for fact in unsure if fact not in known]
     if state.pending_confirm is None and state.confirm_queue:
         state.pending_confirm = state.confirm_queue.pop(0)
         return True
@@ -71,12 +89,17 @@ def queue_confirms(state: IntakeState, unsure: tuple[str, ...]) -> bool:
 
 
 def confirmed(
-    flow: Flow, state: IntakeState, flag: str, yes: bool, ui: PromptBuilder, out: Outcome
+    rules: RuleBook, state: IntakeState, fact: str, yes: bool, ui: PromptBuilder, out: Outcome
 ) -> None:
     """Apply the answer to a confirming question, then ask the next one or the question."""
     state.pending_confirm = None
-    if yes and raise_flags(flow, state, ui, out, text_flags=(flag,)):
-        return
+    words = state.unsure.pop(fact, None)
+    if yes:
+        entry = dict(words or text_evidence(CONFIRMED, state.step, ""))
+        entry["source"] = CONFIRMED
+        state.facts.setdefault(fact, []).append(entry)
+        if raise_flags(rules, state, ui, out):
+            return
     if state.confirm_queue:
         state.pending_confirm = state.confirm_queue.pop(0)
         out.prompts.append(ui.confirm(state, state.pending_confirm))

@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from flows.engine.conversation.durations import parse_duration
+from flows.engine.format.conditions import days_of
 from flows.engine.format.model import (
     ChoiceAnswer,
     DurationAnswer,
@@ -24,34 +26,17 @@ from flows.engine.format.model import (
 )
 
 # Typed-answer words of the languages the bundled flow ships (English, Spanish); labels and
-# option names of any language come from the flow itself.
+# option names of any language come from the flow itself, and a flow's lexicon adds more.
 YES_WORDS = frozenset({
-    "yes", "y", "yeah", "yep", "yup", "ja", "sure", "correct", "true",
+    "yes", "y", "yeah", "yep", "yup", "ja", "sure", "correct", "true", "ok", "okay",
     "si", "sip", "claro", "vale", "correcto", "de acuerdo",
 })  # fmt: skip
 NO_WORDS = frozenset({"no", "n", "nope", "nah", "false", "never", "nunca", "para nada"})
-UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
-UNIT_ALIASES = {
-    "d": "day", "wk": "week", "w": "week", "mo": "month", "mth": "month", "yr": "year",
-    "dia": "day", "semana": "week", "mes": "month", "mese": "month", "ano": "year",
-}  # fmt: skip
-NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "couple": 2, "three": 3, "few": 3, "four": 4,
-    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
-    "twelve": 12, "several": 4, "half": 0.5,
-    "un": 1, "uno": 1, "una": 1, "dos": 2, "par": 2, "tres": 3, "cuatro": 4, "cinco": 5,
-    "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
-    "varios": 4, "varias": 4, "medio": 0.5, "media": 0.5,
-}  # fmt: skip
+POLITE = frozenset(
+    {"please", "thanks", "thank", "you", "i", "do", "that", "s", "fine", "go", "ahead", "gracias"}
+)
 _SEPARATOR = re.compile(r"(\s*(?:,|;|\band\b|\by\b|&|\+)\s*)")
 MAX_PARTS_PER_LABEL = 4  # an option label spans at most this many separated parts
-_DURATION = re.compile(r"^(?:for |since |the last |the past |past |last "
-                       r"|desde hace |hace |durante |desde |los ultimos |las ultimas "
-                       r"|el ultimo |la ultima )?"
-                       r"(?:about |around |roughly |maybe |over |almost |nearly "
-                       r"|unos |unas |mas de |casi |como |alrededor de |aproximadamente )?"
-                       r"(?:(?:a |un )?(?P<num>\d+(?:[.,]\d+)?|[a-z]+)(?: of| de)? )?"
-                       r"(?P<unit>[a-z]+?)s?(?: ago| now| ya)?$")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,24 +63,26 @@ def parse(step: Step, text: str, flow: Flow, language: str | None = None) -> Par
     if isinstance(spec, TextAnswer):
         return _parse_text(spec, raw, flow, language)
     if isinstance(spec, ChoiceAnswer):
-        value = match_option(spec.options, raw, flow, language)
+        value = match_option(spec.options, raw, flow, language) or _consent_word(
+            step, raw, flow, language
+        )
         return Accepted(value) if value else Rejected(flow.message("invalid_choice", language))
     if isinstance(spec, MultiAnswer):
         return _parse_multi(spec, raw, flow, language)
     if isinstance(spec, YesNoAnswer):
         return _parse_yes_no(raw, flow, language)
     if isinstance(spec, ScaleAnswer):
-        number = _leading_int(raw, allow_out_of=10)
+        number = leading_int(raw, allow_out_of=10)
         ok = number is not None and 0 <= number <= 10
         return Accepted(number) if ok else Rejected(flow.message("invalid_scale", language))
     if isinstance(spec, NumberAnswer):
-        number = _leading_int(raw)
+        number = leading_int(raw)
         if number is not None and spec.min <= number <= spec.max:
             return Accepted(number)
         return Rejected(flow.message("invalid_number", language, min=spec.min, max=spec.max))
     if isinstance(spec, DurationAnswer):
         days = parse_duration(raw)
-        if days is not None and 0 < days <= spec.max_days:
+        if days is not None and 0 < days_of(days) <= spec.max_days:
             return Accepted(days)
         return Rejected(flow.message("invalid_duration", language))
     return Rejected(flow.message("invalid_choice", language))
@@ -126,23 +113,6 @@ def match_option(options: list[Any], raw: str, flow: Flow, language: str | None)
     return starts[0] if len(starts) == 1 else None
 
 
-def parse_duration(raw: str) -> int | None:
-    """Days in a duration like "3 weeks", "a couple of months", "1.5 years"; None if unclear."""
-    text = normalise(raw).replace("-", " ")
-    match = _DURATION.match(text)
-    if not match:
-        return None
-    unit = match["unit"]
-    unit = UNIT_ALIASES.get(unit) or UNIT_ALIASES.get(f"{unit}s", unit)  # "mes" read as "me"+"s"
-    if unit not in UNIT_DAYS:
-        return None
-    num = match["num"] or "1"
-    amount = float(num.replace(",", ".")) if num[0].isdigit() else NUMBER_WORDS.get(num)
-    if amount is None or amount <= 0:
-        return None
-    return max(1, round(amount * UNIT_DAYS[unit]))
-
-
 def describe(step: Step, value: Any, flow: Flow, language: str | None = None) -> str:
     """An answer as the patient (or a clinician) would read it."""
     spec = step.answer
@@ -156,6 +126,8 @@ def describe(step: Step, value: Any, flow: Flow, language: str | None = None) ->
         return f"{value}/10"
     if isinstance(spec, NumberAnswer) and spec.unit is not None:
         return f"{value} {flow.text(spec.unit, language)}"
+    if isinstance(spec, DurationAnswer) and isinstance(value, dict):
+        return str(value.get("said", ""))
     if isinstance(spec, DurationAnswer) and isinstance(value, int):
         return describe_days(value, flow, language)
     return str(value)
@@ -220,18 +192,45 @@ def check_multi(spec: MultiAnswer, values: list[str], flow: Flow, language: str 
     return Accepted(sorted(values, key=order.index))
 
 
+def yes_or_no(raw: str, flow: Flow, language: str | None) -> str | None:
+    """'yes' or 'no' for a typed yes- or no-word ('yep', 'ok sure', 'no thanks'), else None."""
+    lexicon = flow.screening.lexicon.get(language or flow.default_language)
+    yes = {*YES_WORDS, normalise(flow.message("yes", language)), "1"}
+    no = {*NO_WORDS, normalise(flow.message("no", language)), "2"}
+    if lexicon is not None:
+        yes |= {normalise(w) for w in lexicon.yes_words}
+        no |= {normalise(w) for w in lexicon.no_words}
+    text = normalise(raw)
+    if text in yes or text in no:
+        return "yes" if text in yes else "no"
+    said = set(re.findall(r"[\w']+", text.replace("'", " ")))
+    if said & yes and not said & no and said <= yes | POLITE | {"agree"}:
+        return "yes"
+    if said & no and not said & yes and said <= no | POLITE | {"way"}:
+        return "no"
+    return None
+
+
+def _consent_word(step: Step, raw: str, flow: Flow, language: str | None) -> str | None:
+    """At the consent step, a yes-word accepts and a no-word declines."""
+    consent = flow.consent
+    if flow.steps.get(consent.step) is not step:
+        return None
+    word = yes_or_no(raw, flow, language)
+    if word == "yes":
+        return consent.accept
+    return consent.decline if word == "no" else None
+
+
 def _parse_yes_no(raw: str, flow: Flow, language: str | None) -> Parsed:
-    word = normalise(raw)
-    yes = {normalise(flow.message("yes", language)), "1", *YES_WORDS}
-    no = {normalise(flow.message("no", language)), "2", *NO_WORDS}
-    if word in yes:
-        return Accepted("yes")
-    if word in no:
-        return Accepted("no")
+    word = yes_or_no(raw, flow, language)
+    if word is not None:
+        return Accepted(word)
     return Rejected(flow.message("invalid_yes_no", language))
 
 
-def _leading_int(raw: str, allow_out_of: int | None = None) -> int | None:
+def leading_int(raw: str, allow_out_of: int | None = None) -> int | None:
+    """The whole number a text starts with ("34", "34 years old", "7/10"), or None."""
     out_of = rf"(?:\s*(?:/|out of|of)\s*{allow_out_of})?" if allow_out_of else ""
     # words may follow the number ("34 years old"), more numbers may not ("34 or 35")
     match = re.match(rf"^(-?\d+){out_of}\s*[a-z' ]*$", normalise(raw))

@@ -142,9 +142,9 @@ class PromptBuilder:
             rows.append((step_id, label, answer))
         return rows
 
-    def confirm(self, state: IntakeState, flag_id: str) -> Prompt:
-        """The "Did you mean ...?" question for a flag found in vague words."""
-        rule = next(r for r in self.flow.screening.red_flags if r.flag == flag_id)
+    def confirm(self, state: IntakeState, fact_id: str) -> Prompt:
+        """The "Just to check ...?" question for a fact found in vague words."""
+        rule = next(r for r in self.flow.screening.red_flags if r.fact == fact_id and r.confirm)
         return Prompt(
             text=self.text(rule.confirm),
             kind=PromptKind.QUESTION,

@@ -26,9 +26,11 @@ class IntakeState:
     history: list[str] = field(default_factory=list)  # question steps passed, in order
     skipped: list[str] = field(default_factory=list)  # optional steps skipped (not re-asked)
     raised: dict[str, str] = field(default_factory=dict)  # flag id -> level announced
-    text_flags: list[str] = field(default_factory=list)  # flags confirmed from free text
-    pending_confirm: str | None = None  # a flag awaiting "Did you mean ...?"
-    confirm_queue: list[str] = field(default_factory=list)  # vague flags to ask about next
+    flags: dict[str, dict[str, Any]] = field(default_factory=dict)  # flag id -> its evidence
+    facts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # said in free text
+    pending_confirm: str | None = None  # a fact awaiting "Just to check ...?"
+    confirm_queue: list[str] = field(default_factory=list)  # vague facts to ask about next
+    unsure: dict[str, dict[str, Any]] = field(default_factory=dict)  # words of vague facts
     selection: list[str] = field(default_factory=list)  # multi-select in progress
     editing: bool = False  # changing an answer from the review screen
     picking: bool = False  # on the review screen, choosing what to change
@@ -51,7 +53,9 @@ class IntakeState:
             "history": list(self.history),
             "skipped": list(self.skipped),
             "raised": dict(self.raised),
-            "text_flags": list(self.text_flags),
+            "flags": {k: dict(v) for k, v in self.flags.items()},
+            "facts": {k: list(v) for k, v in self.facts.items()},
+            "unsure": dict(self.unsure),
             "pending_confirm": self.pending_confirm,
             "confirm_queue": list(self.confirm_queue),
             "selection": list(self.selection),
@@ -76,7 +80,9 @@ class IntakeState:
             history=list(record.get("history", [])),
             skipped=list(record.get("skipped", [])),
             raised=dict(record.get("raised", {})),
-            text_flags=list(record.get("text_flags", [])),
+            flags=dict(record.get("flags", {})),
+            facts=dict(record.get("facts", {})),
+            unsure=dict(record.get("unsure", {})),
             pending_confirm=record.get("pending_confirm"),
             confirm_queue=list(record.get("confirm_queue", [])),
             selection=list(record.get("selection", [])),

@@ -10,19 +10,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows.engine.conversation.alerts import Outcome, confirmed, queue_confirms, raise_flags
+from flows.engine.conversation.alerts import (
+    Outcome,
+    confirmed,
+    note_facts,
+    queue_confirms,
+    raise_flags,
+)
 from flows.engine.conversation.machine import FlowMachine
-from flows.engine.conversation.parsing import Accepted, check_multi, describe, match_option, parse
+from flows.engine.conversation.parsing import (
+    Accepted,
+    check_multi,
+    describe,
+    leading_int,
+    match_option,
+    normalise,
+    parse,
+)
 from flows.engine.conversation.prompts import Placeholders, PromptBuilder
+from flows.engine.conversation.questions import answer_part, refusals
 from flows.engine.conversation.state import (
     CANCELLED,
     COMPLETED,
     DECLINED,
     IntakeState,
 )
-from flows.engine.conversation.values import Action, ActionKind, Prompt
+from flows.engine.conversation.values import Action, ActionKind, Prompt, PromptKind
 from flows.engine.format.conditions import holds
 from flows.engine.format.model import Flow, MultiAnswer, Step, YesNoAnswer
+from flows.engine.safety.flags import RuleBook
 from flows.engine.safety.screening import Screener
 
 MAX_AUTO_STEPS = 1000  # guards a cyclic flow; validation rejects flows without an end
@@ -35,6 +51,7 @@ class Conversation:
         self.flow = flow
         self.fm = FlowMachine(flow)
         self.screener = Screener(flow)
+        self.rules = RuleBook(flow)
 
     def new_state(self, language: str | None = None) -> IntakeState:
         """A state at the start of the flow."""
@@ -85,8 +102,10 @@ class Conversation:
     def _on_text(
         self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome, *, answer: bool
     ) -> None:
-        found = self.screener.screen(text, state.language or self.flow.default_language)
-        if found.flags and raise_flags(self.flow, state, ui, out, text_flags=found.flags):
+        language = state.language or self.flow.default_language
+        found = self.screener.screen(text, language)
+        note_facts(state, found)
+        if found.facts and raise_flags(self.rules, state, ui, out):
             return
         if not answer:
             if queue_confirms(state, found.unsure):
@@ -95,13 +114,24 @@ class Conversation:
         if state.pending_confirm is not None:
             self._typed_confirm(state, text, ui, out)
             return
-        if found.diagnosis_seeking or found.advice_seeking:
-            key = "diagnosis_refusal" if found.diagnosis_seeking else "advice_refusal"
-            out.prompts += [ui.notice(key), ui.question(state)]
-            return
+        if found.asks:
+            refused = refusals(found, ui)
+            rest = answer_part(text, self.screener, language)
+            if not rest or not self._answers_step(state, rest):
+                out.prompts += [*refused, ui.question(state)]
+                return
+            out.prompts += refused
+            text = rest
         self._typed_answer(state, text, ui, out)
         if not state.ended and queue_confirms(state, found.unsure):
             out.prompts[-1:] = [ui.confirm(state, state.pending_confirm or "")]
+
+    def _answers_step(self, state: IntakeState, text: str) -> bool:
+        """Whether `text` is a valid answer to the current question."""
+        step = self.fm.step(state.step)
+        if not step.is_question:
+            return False
+        return isinstance(parse(step, text, self.flow, state.language), Accepted)
 
     def _typed_answer(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> None:
         step = self.fm.step(state.step)
@@ -111,22 +141,55 @@ class Conversation:
         if not step.is_question:
             out.prompts.append(ui.question(state))
             return
+        if self._typed_button(state, text, ui, out) or self._too_young(state, text, ui, out):
+            return
         parsed = parse(step, text, self.flow, state.language)
         if isinstance(parsed, Accepted):
             self._accept(state, parsed.value, ui, out)
         else:
             out.prompts += [Prompt(text=parsed.reason), ui.question(state)]
 
+    def _typed_button(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> bool:
+        """A typed Back, Skip or Done label works as the button does."""
+        word = normalise(text)
+        step = self.fm.step(state.step)
+        if word == normalise(ui.message("back")):
+            self._on_back(state, ui, out, Action(ActionKind.BACK))
+        elif word == normalise(ui.message("skip")) and step.optional:
+            self._skip(state, ui, out)
+        elif word == normalise(ui.message("done")) and isinstance(step.answer, MultiAnswer):
+            self._press(state, ActionKind.DONE, "", ui, out)
+        else:
+            return False
+        return True
+
+    def _too_young(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> bool:
+        """Under the minimum age: say so, end the intake, and ask the service to keep nothing."""
+        minimum = self.flow.minimum_age
+        if minimum is None or minimum.step != state.step:
+            return False
+        age = leading_int(text)
+        if age is None or not 0 < age < minimum.age:
+            return False
+        state.status, out.minor = CANCELLED, True
+        state.answers, state.facts, state.flags, state.raised = {}, {}, {}, {}
+        out.prompts.append(Prompt(text=ui.message("minor", age=minimum.age), kind=PromptKind.END))
+        return True
+
     def _typed_confirm(
         self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome
     ) -> None:
-        flag = state.pending_confirm
-        assert flag is not None
-        yes_no = parse(_YES_NO_STEP, text, self.flow, state.language)
-        if not isinstance(yes_no, Accepted):
-            out.prompts.append(ui.confirm(state, flag))
+        fact = state.pending_confirm
+        assert fact is not None
+        labels = ui.confirm(state, fact).choices
+        value = match_option([_Opt(c.value, c.label) for c in labels], text, self.flow, None)
+        if value is None:
+            yes_no = parse(_YES_NO_STEP, text, self.flow, state.language)
+            value = yes_no.value if isinstance(yes_no, Accepted) else None
+        if value is None:
+            out.prompts.append(ui.confirm(state, fact))
             return
-        confirmed(self.flow, state, flag, yes_no.value == "yes", ui, out)
+        confirmed(self.rules, state, fact, value == "yes", ui, out)
 
     def _typed_review(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> None:
         if state.picking:
@@ -192,7 +255,8 @@ class Conversation:
             if state.pending_confirm is None or action.option_index not in (0, 1):
                 out.stale = True
                 return
-            confirmed(self.flow, state, state.pending_confirm, action.option_index == 0, ui, out)
+            yes = action.option_index == 0
+            confirmed(self.rules, state, state.pending_confirm, yes, ui, out)
             return
         if state.pending_confirm is not None:
             out.stale = True
@@ -243,7 +307,7 @@ class Conversation:
         state.history.append(step_id)
         out.answered_step = step_id
         out.answer_text = describe(self.fm.step(step_id), value, self.flow, state.language)
-        if raise_flags(self.flow, state, ui, out):
+        if raise_flags(self.rules, state, ui, out):
             return
         self._move_on(state, ui, out)
 

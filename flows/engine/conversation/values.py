@@ -120,3 +120,4 @@ class Turn:
     answer_text: str | None = None  # the answer as the patient would read it
     refresh: bool = False  # prompts[0] replaces the pressed question in place (multi toggles)
     language: str | None = None  # the language the prompts are written in
+    offer_contact: bool = False  # an urgent flag was raised: offer to share a call-back number

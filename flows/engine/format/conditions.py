@@ -1,28 +1,36 @@
-"""Interpretation of structured conditions over a map of answers (never evaluated as code).
+"""Interpretation of structured conditions over answers and facts (never evaluated as code).
 
 An unanswered or skipped step makes every comparison false, except `answered: false`.
 `settled` reads a condition before every answer is in: a comparison on a step that may still
 be answered is unknown (None), and `all` / `any` / `not` combine unknowns the three-valued way.
+A `{fact: id}` holds when `facts(id)` says so; without a fact view (step routing) it is false.
+`explain` says which comparisons and facts made a condition true, for the clinician's "why".
+A duration answer may be stored as days or as `{"days": n, "said": "..."}` (a phrase read by a
+rule); comparisons read its days.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
-from flows.engine.format.model import AllOf, AnyOf, Compare, Condition, NotOf
+from flows.engine.format.model import AllOf, AnyOf, Compare, Condition, FactCheck, NotOf
 
 Answers = Mapping[str, Any]
+FactView = Callable[[str], bool]
+Leaf = Compare | FactCheck
 
 
-def holds(condition: Condition, answers: Answers) -> bool:
-    """Whether `condition` is true for these answers."""
+def holds(condition: Condition, answers: Answers, facts: FactView | None = None) -> bool:
+    """Whether `condition` is true for these answers (and facts)."""
     if isinstance(condition, AllOf):
-        return all(holds(c, answers) for c in condition.all)
+        return all(holds(c, answers, facts) for c in condition.all)
     if isinstance(condition, AnyOf):
-        return any(holds(c, answers) for c in condition.any)
+        return any(holds(c, answers, facts) for c in condition.any)
     if isinstance(condition, NotOf):
-        return not holds(condition.not_, answers)
+        return not holds(condition.not_, answers, facts)
+    if isinstance(condition, FactCheck):
+        return facts is not None and facts(condition.fact)
     return _compare(condition, answers)
 
 
@@ -38,20 +46,59 @@ def settled(condition: Condition, answers: Answers, open_steps: Collection[str])
     if isinstance(condition, NotOf):
         inner = settled(condition.not_, answers, open_steps)
         return None if inner is None else not inner
+    if isinstance(condition, FactCheck):
+        return False  # facts never route (validation keeps them to red flags and modifiers)
     if condition.answer in open_steps and answers.get(condition.answer) is None:
         return None
     return _compare(condition, answers)
 
 
+def explain(condition: Condition, answers: Answers, facts: FactView | None = None) -> list[Leaf]:
+    """The comparisons and facts that make `condition` true (empty when it is false).
+
+    For `any`, every true branch counts; for `all`, every part; a `not` adds nothing of its
+    own (what is absent is not evidence).
+    """
+    if not holds(condition, answers, facts):
+        return []
+    if isinstance(condition, AllOf | AnyOf):
+        parts = condition.all if isinstance(condition, AllOf) else condition.any
+        return [leaf for part in parts for leaf in explain(part, answers, facts)]
+    if isinstance(condition, NotOf):
+        return []
+    return [condition]
+
+
 def referenced_steps(condition: Condition) -> Iterator[Compare]:
     """Every comparison inside a condition (for validation)."""
+    for leaf in leaves(condition):
+        if isinstance(leaf, Compare):
+            yield leaf
+
+
+def referenced_facts(condition: Condition) -> Iterator[FactCheck]:
+    """Every fact test inside a condition (for validation)."""
+    for leaf in leaves(condition):
+        if isinstance(leaf, FactCheck):
+            yield leaf
+
+
+def leaves(condition: Condition) -> Iterator[Leaf]:
+    """Every comparison and fact test inside a condition."""
     if isinstance(condition, AllOf | AnyOf):
         for part in condition.all if isinstance(condition, AllOf) else condition.any:
-            yield from referenced_steps(part)
+            yield from leaves(part)
     elif isinstance(condition, NotOf):
-        yield from referenced_steps(condition.not_)
+        yield from leaves(condition.not_)
     else:
         yield condition
+
+
+def days_of(value: Any) -> Any:
+    """The comparable core of an answer: the days of a duration read from a phrase."""
+    if isinstance(value, dict) and "days" in value:
+        return value["days"]
+    return value
 
 
 def _compare(cmp: Compare, answers: Answers) -> bool:
@@ -60,7 +107,7 @@ def _compare(cmp: Compare, answers: Answers) -> bool:
         return present == cmp.answered
     if not present:
         return False
-    value = answers[cmp.answer]
+    value = days_of(answers[cmp.answer])
     if cmp.equals is not None:
         return bool(value == cmp.equals)
     if cmp.in_ is not None:

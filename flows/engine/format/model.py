@@ -82,6 +82,13 @@ class Compare(Strict):
         return self.operators()[0]
 
 
+class FactCheck(Strict):
+    """True when a symptom fact holds: said in free text (current, not denied, sure or
+    confirmed) or asserted by a checklist answer (see `Fact.answers`)."""
+
+    fact: StepId
+
+
 class AllOf(Strict):
     """True when every condition is true."""
 
@@ -102,7 +109,7 @@ class NotOf(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Condition = Compare | AllOf | AnyOf | NotOf
+Condition = Compare | FactCheck | AllOf | AnyOf | NotOf
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -266,16 +273,32 @@ class Modifier(Strict):
     raise_by: int = Field(default=1, ge=1, le=2)
 
 
-class PhraseRule(Strict):
-    """Lay phrases that raise a red flag when typed at any step (per language)."""
+class Fact(Strict):
+    """A symptom fact that red-flag rules test with `{fact: id}`.
 
-    flag: StepId
+    Free text asserts it through the screening phrases of the same id; checklist answers
+    assert it through `answers` (which option of which step says it).
+    """
+
+    id: StepId
+    label: Text = Field(description="Short clinician-facing name of the fact.")
+    answers: Condition | None = Field(
+        default=None, description="Answers that assert the fact, as a ticked box does."
+    )
+
+
+class PhraseRule(Strict):
+    """Lay phrases (and paraphrase families) that assert a fact when typed at any step."""
+
+    fact: StepId
     phrases: dict[LanguageCode, list[str]]
     unsure: dict[LanguageCode, list[str]] = Field(
         default_factory=dict,
         description="Vaguer phrases that trigger a confirming question instead.",
     )
-    confirm: Text = Field(description="The confirming question: 'Did you mean ...?'")
+    confirm: Text | None = Field(
+        default=None, description="The confirming question: 'Just to check ...?'"
+    )
 
 
 class Lexicon(Strict):
@@ -300,6 +323,29 @@ class Lexicon(Strict):
         default_factory=list,
         description="Condition names; '{condition}' in a question phrase stands for each.",
     )
+    serious_conditions: list[str] = Field(
+        default_factory=list,
+        description="Condition names that make a '{condition}' question a 'could it be "
+        "serious' question ('cancer', 'something serious').",
+    )
+    past_markers: list[str] = Field(
+        default_factory=list,
+        description="Phrases that put a clause in the past ('last year', 'years ago').",
+    )
+    present_markers: list[str] = Field(
+        default_factory=list,
+        description="Phrases that keep a clause current despite a past marker ('again', 'now').",
+    )
+    real_words: list[str] = Field(
+        default_factory=list,
+        description="Real words never read as a misspelling of a screening word ('fewer').",
+    )
+    yes_words: list[str] = Field(
+        default_factory=list, description="Words meaning yes ('yep', 'ok', 'sure')."
+    )
+    no_words: list[str] = Field(
+        default_factory=list, description="Words meaning no ('nope', 'nah')."
+    )
 
 
 class Screening(Strict):
@@ -308,7 +354,15 @@ class Screening(Strict):
     red_flags: list[PhraseRule] = Field(default_factory=list)
     negations: dict[LanguageCode, list[str]] = Field(default_factory=dict)
     diagnosis_seeking: dict[LanguageCode, list[str]] = Field(default_factory=dict)
-    advice_seeking: dict[LanguageCode, list[str]] = Field(default_factory=dict)
+    serious_seeking: dict[LanguageCode, list[str]] = Field(
+        default_factory=dict, description="'Is this serious?', 'should I be worried?'"
+    )
+    advice_seeking: dict[LanguageCode, list[str]] = Field(
+        default_factory=dict, description="Treatment, diet, supplement and medicine questions."
+    )
+    test_seeking: dict[LanguageCode, list[str]] = Field(
+        default_factory=dict, description="Questions about tests and what they show."
+    )
     lexicon: dict[LanguageCode, Lexicon] = Field(default_factory=dict)
 
 
@@ -329,10 +383,20 @@ class Section(Strict):
 
 
 class Consent(Strict):
-    """Which step asks for consent and which option value grants it."""
+    """Which step asks for consent, which option value grants it and which declines it."""
 
     step: StepId
     accept: OptionValue
+    decline: OptionValue | None = Field(
+        default=None, description="The option a typed 'no' chooses (yes-words choose accept)."
+    )
+
+
+class MinimumAge(Strict):
+    """The age below which the intake stops (nothing stored) and points to a parent."""
+
+    step: StepId = Field(description="The number step that asks the age.")
+    age: int = Field(ge=1, le=120)
 
 
 class WordingException(Strict):
@@ -376,8 +440,19 @@ class Messages(Strict):
     nothing_to_undo: Text
     help: Text
     finished: Text
-    diagnosis_refusal: Text
+    diagnosis_refusal: Text = Field(description="A 'do I have ...?' with no condition named.")
+    diagnosis_refusal_named: Text = Field(description="Placeholder: {condition}.")
+    serious_refusal: Text = Field(description="Placeholder: {emergency_number}.")
     advice_refusal: Text
+    test_refusal: Text
+    minor: Text = Field(
+        description="Under the minimum age; nothing is stored. Placeholders: {age}, "
+        "{emergency_number}."
+    )
+    contact_offer: Text = Field(description="Offer to share a phone number for a call-back.")
+    contact_button: Text
+    contact_saved: Text
+    contact_not_own: Text
     confirm_yes: Text
     confirm_no: Text
     unsupported_input: Text
@@ -445,8 +520,10 @@ class Flow(Strict):
     languages: list[LanguageCode] = Field(min_length=1)
     start: StepId
     consent: Consent
+    minimum_age: MinimumAge | None = None
     sections: list[Section] = Field(default_factory=list)
     steps: dict[StepId, Step] = Field(min_length=1)
+    facts: list[Fact] = Field(default_factory=list)
     red_flags: list[RedFlag] = Field(default_factory=list)
     modifiers: list[Modifier] = Field(default_factory=list)
     screening: Screening = Field(default_factory=Screening)
@@ -457,6 +534,41 @@ class Flow(Strict):
         description="Messages for channels without buttons (the terminal chat).",
     )
     wording_exceptions: list[WordingException] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_flag_phrases(cls, data: Any) -> Any:
+        """Read a flow written before facts (stored snapshots of intakes in progress).
+
+        There, `screening.red_flags[].flag: X` meant "these phrases raise flag X": it is read
+        as fact X, declared, and added to flag X's rule as `any: [its when, {fact: X}]`.
+        """
+        screening = data.get("screening") if isinstance(data, dict) else None
+        if not isinstance(screening, dict):
+            return data
+        rules = screening.get("red_flags")
+        legacy = [r for r in rules or [] if isinstance(r, dict) and "flag" in r]
+        if not legacy:
+            return data
+        ids = {str(r["flag"]) for r in legacy}
+        known = {f.get("id") for f in data.get("facts") or [] if isinstance(f, dict)}
+        phrases = [
+            {**{k: v for k, v in r.items() if k != "flag"}, "fact": r["flag"]} if r in legacy else r
+            for r in rules or []
+        ]
+        facts = [*(data.get("facts") or []), *({"id": i, "label": i} for i in ids - known)]
+        flags = [
+            {**r, "when": {"any": [r["when"], {"fact": r["id"]}]}}
+            if isinstance(r, dict) and r.get("id") in ids and "when" in r
+            else r
+            for r in data.get("red_flags") or []
+        ]
+        return {
+            **data,
+            "screening": {**screening, "red_flags": phrases},
+            "facts": facts,
+            "red_flags": flags,
+        }
 
     @property
     def default_language(self) -> str:
@@ -483,7 +595,14 @@ class Flow(Strict):
     def message(self, key: str, language: str | None = None, **values: Any) -> str:
         """A `messages` entry in `language` with its placeholders filled."""
         raw = self.text(getattr(self.messages, key), language)
-        return raw.format(**values) if values else raw
+        return raw.format_map(_Keep(values)) if values else raw
+
+    def fact(self, fact_id: str) -> Fact:
+        """The fact with this id."""
+        for fact in self.facts:
+            if fact.id == fact_id:
+                return fact
+        raise KeyError(fact_id)
 
     def typed_variant(self) -> Flow:
         """This flow as a channel without buttons runs it: `typed_messages` take their place."""
@@ -500,6 +619,14 @@ class Flow(Strict):
         raise KeyError(flag_id)
 
 
+class _Keep(dict[str, Any]):
+    """Format values that leave unknown placeholders as they are (filled later)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+Fact.model_rebuild()
 AllOf.model_rebuild()
 AnyOf.model_rebuild()
 NotOf.model_rebuild()

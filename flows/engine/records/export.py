@@ -2,8 +2,10 @@
 
 `item_row` is what a queue listing shows of an item (ids, priority, status, flags, times; no
 answers). `export_record` adds the answers, each with its step id, label, stored value and
-words. CSV is long: one row per answer, the item's columns repeated, so intakes of any flow
-or flow version share one header; an intake without answers still has one row. Text cells
+words, and every raised flag with its label, level, why and evidence (the patient's words).
+CSV is long: one row per raised flag (`red_flag:<id>`) and per answer, the item's columns
+repeated, so intakes of any flow or flow version share one header; an intake without answers
+still has one row. Text cells
 that a spreadsheet would run as a formula get a leading apostrophe.
 """
 
@@ -85,6 +87,8 @@ def export_record(flow: Flow, record: ReviewRecord, answers: Mapping[str, Any]) 
         "telegram_name": record.display_name,
         "telegram_username": record.username,
         "note": record.note,
+        "callback_phone": record.callback_phone,
+        "red_flags": [flag.to_json() for flag in record.red_flags],
         "answers": answer_rows(flow, answers),
     }
 
@@ -95,9 +99,26 @@ def csv_rows(flow: Flow, record: ReviewRecord, answers: Mapping[str, Any]) -> li
     fixed = {key: _cell(base[key.replace("item_id", "id")]) for key in CSV_COLUMNS[:10]}
     rows = [
         {**fixed, **{k: _cell(v) for k, v in answer.items()}}
-        for answer in answer_rows(flow, answers)
+        for answer in [*flag_rows(record), *answer_rows(flow, answers)]
     ]
     return rows or [{**fixed, "step_id": "", "label": "", "value": "", "text": ""}]
+
+
+def flag_rows(record: ReviewRecord) -> list[dict[str, Any]]:
+    """One row per raised flag: `red_flag:<id>`, its label, level, and why with the words."""
+    rows = []
+    for flag in record.red_flags:
+        words = "; ".join(f'"{w}"' for w in flag.words())
+        text = "; ".join(flag.why) + (f" | patient's words: {words}" if words else "")
+        rows.append(
+            {
+                "step_id": f"red_flag:{flag.id}",
+                "label": flag.label,
+                "value": flag.level,
+                "text": text,
+            }
+        )
+    return rows
 
 
 def write_csv(rows: Iterable[Mapping[str, str]]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
@@ -21,6 +22,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from flows.engine.format.model import Flow, NumberAnswer, Step, TextAnswer
 from flows.engine.records.fhir_conditions import answer_value, enable_when, enabled, plain
+from flows.engine.records.fhir_flags import build_flag_observations
 from flows.engine.records.record import ReviewRecord, step_label
 
 FHIR_RELEASE = "4.3.0"
@@ -102,14 +104,21 @@ def build_response(
 
 
 def build_bundle(flow: Flow, record: ReviewRecord, answers: Mapping[str, Any]) -> Bundle:
-    """A collection Bundle holding the flow's Questionnaire and the intake's response."""
-    resources = [build_questionnaire(flow), build_response(flow, record, answers)]
+    """A collection Bundle: the flow's Questionnaire, the intake's response, and one
+    Observation per raised red flag (with the patient's words)."""
+    response_url = f"urn:uuid:{uuid5(NAMESPACE_URL, f'intake-bot:response:{record.intake_id}')}"
+    resources: list[Any] = [build_questionnaire(flow), build_response(flow, record, answers)]
+    resources += build_flag_observations(flow, record, response_url)
+    urls = [None, response_url, *(None for _ in resources[2:])]
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
             "type": "collection",
             "timestamp": record.queued_at.isoformat(),
-            "entry": [{"resource": r} for r in resources],
+            "entry": [
+                {"resource": r, **({"fullUrl": u} if u else {})}
+                for r, u in zip(resources, urls, strict=True)
+            ],
         }
     )
 

@@ -69,7 +69,8 @@ def answer_value(kind: str, value: Any, *, prefix: str = "answer") -> dict[str, 
     if kind == "integer":
         return {f"{prefix}Integer": int(value)}
     if kind == "quantity":
-        quantity = {"value": int(value), "unit": "days", "system": UCUM, "code": "d"}
+        days = value.get("days", 0) if isinstance(value, dict) else value
+        quantity = {"value": int(days), "unit": "days", "system": UCUM, "code": "d"}
         return {f"{prefix}Quantity": quantity}
     return {f"{prefix}String": str(value)}
 

@@ -29,10 +29,52 @@ PRIORITY_WORDS = {
 
 @dataclass(frozen=True, slots=True)
 class RaisedFlag:
-    """A red flag raised during an intake, at the level it was raised."""
+    """A red flag raised during an intake: its level, and for the clinician what made it hold.
+
+    `why` lists the answers, facts and modifiers that matched; `evidence` the patient's words
+    and answers behind them (each with its source, step and time); `shown` the message the
+    patient was shown. Items queued before evidence was kept have only id and level.
+    """
 
     id: str
     level: str
+    label: str = ""
+    why: tuple[str, ...] = ()
+    evidence: tuple[dict[str, Any], ...] = ()
+    shown: str = ""
+    step: str = ""
+    at: str = ""
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> RaisedFlag:
+        """A flag from its stored form on a review item."""
+        return cls(
+            id=str(data["id"]),
+            level=str(data["level"]),
+            label=str(data.get("label") or ""),
+            why=tuple(str(w) for w in data.get("why", [])),
+            evidence=tuple(dict(e) for e in data.get("evidence", [])),
+            shown=str(data.get("shown") or ""),
+            step=str(data.get("step") or ""),
+            at=str(data.get("at") or ""),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The flag as JSON-ready data (exports)."""
+        return {
+            "id": self.id,
+            "level": self.level,
+            "label": self.label,
+            "why": list(self.why),
+            "evidence": [dict(e) for e in self.evidence],
+            "shown": self.shown,
+            "step": self.step,
+            "at": self.at,
+        }
+
+    def words(self) -> list[str]:
+        """The patient's own words behind the flag (free text and confirmed questions)."""
+        return [str(e["words"]) for e in self.evidence if e.get("source") != "checklist"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +99,7 @@ class ReviewRecord:
     claimed_at: datetime | None = None
     reviewed_at: datetime | None = None
     note: str | None = None
+    callback_phone: str | None = None  # shared by the patient for a call-back (urgent levels)
 
 
 def priority_words(priority: str) -> str:
@@ -102,6 +145,10 @@ def answer_text(flow: Flow, step_id: str, value: Any) -> str:
         return f"{value} {flow.text(spec.unit)}"
     if spec.kind == "duration" and isinstance(value, int):
         return duration_words(value)
+    if spec.kind == "duration" and isinstance(value, dict):
+        days = int(value.get("days", 0))
+        return f'{duration_words(days)} (patient wrote: "{value.get("said", "")}")'
+
     return _plain(value)
 
 

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flows.engine.format.conditions import holds
-from flows.engine.format.model import Flow, Level
+from flows.engine.format.conditions import explain, holds
+from flows.engine.format.model import Compare, Flow, Level, WorkupHint
 from flows.engine.records.record import (
+    RaisedFlag,
     ReviewRecord,
     answer_text,
     flag_label,
@@ -28,6 +29,7 @@ TELEGRAM_LIMIT = 4096
 MORE_NOTE = "… (shortened: press Full answers for everything)"
 OTHER_SECTION = "Other answers"
 LEVEL_ORDER = {level.value: level.rank for level in Level}
+SOURCE_WORDS = {"free_text": "typed", "confirm": "typed, then confirmed"}
 
 
 def render_summary(flow: Flow, record: ReviewRecord, answers: Mapping[str, Any]) -> str:
@@ -114,8 +116,34 @@ def _flags(flow: Flow, record: ReviewRecord) -> str:
         return "Red flags: none raised"
     lines = ["Red flags raised:"]
     ordered = sorted(record.red_flags, key=lambda f: LEVEL_ORDER.get(f.level, len(LEVEL_ORDER)))
-    lines += [f"• {priority_words(f.level)}: {flag_label(flow, f.id)}" for f in ordered]
+    for flag in ordered:
+        lines.append(f"• {priority_words(flag.level)}: {flag.label or flag_label(flow, flag.id)}")
+        lines += [f"  {line}" for line in flag_lines(flow, flag)]
     return "\n".join(lines)
+
+
+def flag_lines(flow: Flow, flag: RaisedFlag) -> list[str]:
+    """Why a flag was raised, the patient's words behind it, and what they were shown."""
+    lines = [f"why: {'; '.join(flag.why)}"] if flag.why else []
+    for entry in flag.evidence:
+        if entry.get("source") == "checklist":
+            continue
+        source = SOURCE_WORDS.get(str(entry.get("source")), str(entry.get("source")))
+        where = step_label(flow, str(entry.get("step"))) if entry.get("step") else "-"
+        lines.append(
+            f'patient\'s words: "{entry.get("words")}" ({source} at {where}, '
+            f"{_when(entry.get('at'))})"
+        )
+    if flag.shown:
+        lines.append(f'shown to the patient: "{flag.shown}"')
+    return lines
+
+
+def _when(value: object) -> str:
+    try:
+        return timestamp(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return "-"
 
 
 def _sections(flow: Flow, answers: Mapping[str, Any]) -> list[str]:
@@ -142,8 +170,20 @@ def _workup(flow: Flow, answers: Mapping[str, Any]) -> str:
     if not hints:
         return ""
     lines = ["Workup hints (for the clinician; the patient is not shown these):"]
-    lines += [f"• {flow.text(h.label)}: {flow.text(h.reason)}" for h in hints]
+    for hint in hints:
+        lines.append(f"• {flow.text(hint.label)}: matched {workup_matches(flow, hint, answers)}")
+        lines.append(f"  ({flow.text(hint.reason)})")
     return "\n".join(lines)
+
+
+def workup_matches(flow: Flow, hint: WorkupHint, answers: Mapping[str, Any]) -> str:
+    """What actually matched a workup hint: each answer that made its condition hold."""
+    parts = [
+        f"{step_label(flow, leaf.answer)}: {answer_text(flow, leaf.answer, answers[leaf.answer])}"
+        for leaf in explain(hint.when, answers)
+        if isinstance(leaf, Compare) and leaf.answer in answers
+    ]
+    return "; ".join(dict.fromkeys(parts)) or "-"
 
 
 def _provenance(record: ReviewRecord) -> str:
@@ -151,8 +191,10 @@ def _provenance(record: ReviewRecord) -> str:
     if record.username:
         who += f" (@{record.username})"
     telegram_id = record.telegram_user_id if record.telegram_user_id is not None else "-"
+    phone = [f"Call-back number (shared by the patient): {record.callback_phone}"]
     return "\n".join(
         [
+            *(phone if record.callback_phone else []),
             f"Flow {record.flow_id} v{record.flow_version} · intake {record.intake_status}",
             f"Started {timestamp(record.started_at)} · ended {timestamp(record.ended_at)}"
             f" · queued {timestamp(record.queued_at)}",

@@ -1,39 +1,106 @@
-"""Red-flag evaluation: which rules hold, at which level after modifiers, and the priority.
+"""Red-flag evaluation over answers and facts: which rules hold, at which level, and why.
 
-Rules are the flow's data; flags confirmed from free text count as held. A modifier (e.g.
-bleeding while on NSAIDs or blood thinners) raises its flags by whole levels. The highest
-level raised is the intake's review priority.
+Rules are the flow's data. A fact holds when free text asserted it (the engine keeps those, with
+the patient's words) or when the checklist answers its `answers` condition names hold, so a
+fact from text and a ticked box meet in one rule. A modifier (e.g. bleeding while on NSAIDs
+or blood thinners) raises its flags by whole levels. The highest level raised is the intake's
+review priority. `RuleBook` is compiled once per flow version; `reasons` says what matched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from flows.engine.format.conditions import holds
-from flows.engine.format.model import Flow, Level
+from flows.engine.format.conditions import FactView, Leaf, explain, holds
+from flows.engine.format.model import Compare, Fact, FactCheck, Flow, Level
 
 ROUTINE = "routine"
 PRIORITIES = (Level.EMERGENCY.value, Level.SAME_DAY.value, Level.SOON.value, ROUTINE)
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One thing that made a flag hold: an answer, a fact, or a modifier that raised it."""
+
+    kind: str  # "answer", "fact" or "modifier"
+    ref: str  # the step id, fact id or modifier id
+    via: tuple[Compare, ...] = field(default=())  # answers behind a fact or a modifier
+
+
+class RuleBook:
+    """A flow's facts, red-flag rules and modifiers, ready to evaluate."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.facts: dict[str, Fact] = {fact.id: fact for fact in flow.facts}
+
+    def view(self, answers: Mapping[str, Any], said: Collection[str]) -> FactView:
+        """Whether a fact holds: said in free text, or asserted by the answers."""
+
+        def fact_holds(fact_id: str) -> bool:
+            if fact_id in said:
+                return True
+            fact = self.facts.get(fact_id)
+            return fact is not None and fact.answers is not None and holds(fact.answers, answers)
+
+        return fact_holds
+
+    def held(self, answers: Mapping[str, Any], said: Collection[str] = ()) -> dict[str, str]:
+        """Every flag that holds now, with its level after modifiers, most urgent first."""
+        facts = self.view(answers, said)
+        levels = {r.id: r.level for r in self.flow.red_flags if holds(r.when, answers, facts)}
+        for modifier in self.flow.modifiers:
+            if holds(modifier.when, answers, facts):
+                for flag_id in modifier.flags:
+                    if flag_id in levels:
+                        levels[flag_id] = _raise(levels[flag_id], modifier.raise_by)
+        ordered = sorted(levels.items(), key=lambda item: item[1].rank)
+        return {flag_id: level.value for flag_id, level in ordered}
+
+    def reasons(
+        self, flag_id: str, answers: Mapping[str, Any], said: Collection[str] = ()
+    ) -> list[Reason]:
+        """What made `flag_id` hold: its answers and facts, then the modifiers that raised it."""
+        facts = self.view(answers, said)
+        found = [
+            self._reason(leaf, answers, said)
+            for leaf in explain(self.flow.flag(flag_id).when, answers, facts)
+        ]
+        for modifier in self.flow.modifiers:
+            if flag_id in modifier.flags and holds(modifier.when, answers, facts):
+                leaves = explain(modifier.when, answers, facts)
+                via = tuple(v for leaf in leaves for v in self._answers_of(leaf, answers, said))
+                found.append(Reason("modifier", modifier.id, via))
+        unique: dict[tuple[str, str], Reason] = {}
+        for reason in found:
+            unique.setdefault((reason.kind, reason.ref), reason)
+        return list(unique.values())
+
+    def _reason(self, leaf: Leaf, answers: Mapping[str, Any], said: Collection[str]) -> Reason:
+        if isinstance(leaf, Compare):
+            return Reason("answer", leaf.answer, (leaf,))
+        return Reason("fact", leaf.fact, tuple(self._answers_of(leaf, answers, said)))
+
+    def _answers_of(
+        self, leaf: Leaf, answers: Mapping[str, Any], said: Collection[str]
+    ) -> list[Compare]:
+        """The answers behind a leaf: itself, or those asserting a fact."""
+        if isinstance(leaf, Compare):
+            return [leaf]
+        assert isinstance(leaf, FactCheck)
+        fact = self.facts.get(leaf.fact)
+        if fact is None or fact.answers is None:
+            return []
+        return [c for c in explain(fact.answers, answers) if isinstance(c, Compare)]
+
+
 def held_flags(
-    flow: Flow, answers: Mapping[str, Any], text_flags: Iterable[str] = ()
+    flow: Flow, answers: Mapping[str, Any], said: Collection[str] = ()
 ) -> dict[str, str]:
-    """Every flag that holds now, with its level after modifiers, most urgent first."""
-    from_text = set(text_flags)
-    levels: dict[str, Level] = {
-        rule.id: rule.level
-        for rule in flow.red_flags
-        if rule.id in from_text or holds(rule.when, answers)
-    }
-    for modifier in flow.modifiers:
-        if holds(modifier.when, answers):
-            for flag_id in modifier.flags:
-                if flag_id in levels:
-                    levels[flag_id] = _raise(levels[flag_id], modifier.raise_by)
-    ordered = sorted(levels.items(), key=lambda item: item[1].rank)
-    return {flag_id: level.value for flag_id, level in ordered}
+    """Every flag that holds for `answers` and the facts `said` in free text (one-off use)."""
+    return RuleBook(flow).held(answers, said)
 
 
 def priority(raised: Mapping[str, str]) -> str:

@@ -1,13 +1,20 @@
-"""The free-text screen: red-flag phrases, confirming questions, diagnosis and advice questions.
+"""The free-text screen: symptom facts and question intents in what a patient types.
 
 Every text a patient types, at any step, goes through `Screener.screen` before it is parsed as
 an answer. The phrase lists are the flow's `screening` data (reviewed by clinicians); this
-module only matches them. A phrase found with no negation word shortly before it in the same
-clause ("no blood", "never vomited blood"; a comma or "but" ends the scope) raises its flag; a
-vaguer `unsure` phrase, or a phrase with a negation a few words before it that may not deny it
-("no appetite and vomited blood"), asks the rule's `confirm` question instead. Diagnosis- and
-advice-seeking phrases are reported so the engine can answer with the flow's refusals, unless a
-negation stands just before them ("I don't know what's wrong with me" is an answer).
+module only matches them. The screen yields facts, not flags: each `Finding` names a fact with
+its negation, tense, certainty and the patient's words; the flow's red-flag rules then decide
+what the facts (with the checklist answers and the age) amount to.
+
+- A phrase with a negation word shortly before it in the same clause ("no blood", "never
+  vomited blood"; a comma or "but" ends the scope) is negated. A negation a few words before
+  it that may not deny it ("no appetite and vomited blood") leaves it unsure.
+- A clause with a past marker ("last year") and no present marker ("again") is past.
+- `phrases` are sure; `unsure` phrases ask the fact's confirming question first.
+
+Question intents (diagnosis, serious, advice, test) are reported so the engine can answer each
+with its refusal, unless a negation stands just before them ("I don't know what's wrong with
+me" is an answer); a "do I have {condition}" question carries the patient's own words for it.
 """
 
 from __future__ import annotations
@@ -17,37 +24,94 @@ from dataclasses import dataclass
 from enum import Enum
 
 from flows.engine.format.model import Flow, Lexicon, Screening
-from flows.engine.safety.phrases import Entry, Match, PhraseSet, Vocabulary, clauses, fold, words
+from flows.engine.safety.phrases import (
+    Entry,
+    Match,
+    PhraseSet,
+    Token,
+    Vocabulary,
+    clauses,
+    fold,
+    words,
+)
 
 NEGATION_WINDOW = 3  # words before a phrase in which a negation word cancels it
-RED_FLAG_GAP = 2  # extra words allowed between two words of a red-flag phrase
-QUESTION_GAP = 1  # the same for diagnosis- and advice-seeking phrases
-DIAGNOSIS = "diagnosis"
-ADVICE = "advice"
+RED_FLAG_GAP = 2  # extra words allowed between two words of a fact phrase
+QUESTION_GAP = 1  # the same for question phrases
+MAX_QUOTE = 240  # characters of the patient's words kept as evidence
+DIAGNOSIS, SERIOUS, ADVICE, TEST = "diagnosis", "serious", "advice", "test"
+INTENTS = (SERIOUS, DIAGNOSIS, TEST, ADVICE)  # the order refusals are sent in
 CONDITION = "{condition}"  # placeholder in question phrases for each condition name
 _SURE, _VAGUE, _QUESTION, _NEGATION, _NOT_NEGATION = "sure", "vague", "question", "neg", "notneg"
+_PAST, _PRESENT = "past", "present"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A fact found in a text: negation, tense, certainty and the patient's words."""
+
+    fact: str
+    sure: bool
+    negated: bool = False
+    past: bool = False
+    words: str = ""  # the clause it was found in, as typed
+
+    @property
+    def counts(self) -> bool:
+        """Whether the finding asserts the fact now (current and not denied)."""
+        return not self.negated and not self.past
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question intent found in a text, with the condition named in the patient's words."""
+
+    intent: str
+    condition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ScreenResult:
-    """What one text raised: flags matched with confidence, flags to confirm, question intents."""
+    """What one text holds: fact findings and question intents."""
 
-    flags: tuple[str, ...] = ()
-    unsure: tuple[str, ...] = ()
-    diagnosis_seeking: bool = False
-    advice_seeking: bool = False
+    findings: tuple[Finding, ...] = ()
+    questions: tuple[Question, ...] = ()
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """Facts asserted surely, now, without denial."""
+        return tuple(dict.fromkeys(f.fact for f in self.findings if f.counts and f.sure))
+
+    @property
+    def unsure(self) -> tuple[str, ...]:
+        """Facts to confirm: vague or weakly denied, now, and not also asserted surely."""
+        sure = set(self.facts)
+        vague = (f.fact for f in self.findings if f.counts and not f.sure and f.fact not in sure)
+        return tuple(dict.fromkeys(vague))
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        """The question intents found, in the order their refusals are sent."""
+        found = {q.intent for q in self.questions}
+        return tuple(i for i in INTENTS if i in found)
+
+    @property
+    def asks(self) -> bool:
+        """Whether the text asks something the bot must refuse."""
+        return bool(self.questions)
+
+    def evidence(self, fact: str) -> Finding | None:
+        """The finding that asserts (or asks about) `fact`, if any."""
+        return next((f for f in self.findings if f.fact == fact and f.counts), None)
+
+    def condition(self) -> str | None:
+        """The condition a 'do I have ...?' question names, in the patient's words."""
+        return next((q.condition for q in self.questions if q.condition), None)
 
     @property
     def empty(self) -> bool:
-        """Whether the text raised nothing at all."""
-        return not (self.flags or self.unsure or self.diagnosis_seeking or self.advice_seeking)
-
-
-@dataclass(frozen=True, slots=True)
-class _Found:
-    flags: frozenset[str]
-    unsure: frozenset[str]
-    intents: frozenset[str]
+        """Whether the text holds nothing at all."""
+        return not (self.findings or self.questions)
 
 
 class _Scope(Enum):
@@ -63,24 +127,26 @@ class _Language:
 
     def __init__(self, screening: Screening, language: str) -> None:
         lexicon = screening.lexicon.get(language, Lexicon())
-        sure = [(p, r.flag) for r in screening.red_flags for p in r.phrases.get(language, [])]
-        vague = [(p, r.flag) for r in screening.red_flags for p in r.unsure.get(language, [])]
-        questions = [
-            *((p, DIAGNOSIS) for p in _expand(screening.diagnosis_seeking, language, lexicon)),
-            *((p, ADVICE) for p in _expand(screening.advice_seeking, language, lexicon)),
-        ]
+        sure = [(p, r.fact) for r in screening.red_flags for p in r.phrases.get(language, [])]
+        vague = [(p, r.fact) for r in screening.red_flags for p in r.unsure.get(language, [])]
+        questions = list(_questions(screening, language, lexicon))
         negations = screening.negations.get(language, [])
-        every = [p for p, _ in (*sure, *vague, *questions)]
-        every += [*negations, *lexicon.not_negations, *lexicon.fillers]
-        self.vocabulary = Vocabulary(lexicon.variants, {w for p in every for w in words(p)})
+        markers = [*lexicon.past_markers, *lexicon.present_markers]
+        every = [p for p, _ in (*sure, *vague)] + [q[0] for q in questions]
+        every += [*negations, *lexicon.not_negations, *lexicon.fillers, *markers]
+        known = {w for p in every for w in words(p)}
+        flagged = {w for p, _ in (*sure, *vague) for w in words(p)}
+        self.vocabulary = Vocabulary(lexicon.variants, known, lexicon.real_words, flagged)
         self.breaks = frozenset(fold(w) for w in lexicon.clause_breaks)
         self.fillers = frozenset(self.vocabulary.canonical(fold(w)) for w in lexicon.fillers)
         entries = [
             *self._entries(_SURE, sure, RED_FLAG_GAP),
             *self._entries(_VAGUE, vague, RED_FLAG_GAP),
-            *self._entries(_QUESTION, questions, QUESTION_GAP),
+            *self._question_entries(questions),
             *self._entries(_NEGATION, ((n, "") for n in negations), 0),
             *self._entries(_NOT_NEGATION, ((n, "") for n in lexicon.not_negations), 0),
+            *self._entries(_PAST, ((m, "") for m in lexicon.past_markers), 0),
+            *self._entries(_PRESENT, ((m, "") for m in lexicon.present_markers), 0),
         ]
         self.phrases = PhraseSet(entries)
 
@@ -88,29 +154,40 @@ class _Language:
         for phrase, tag in phrases:
             yield Entry(self.vocabulary.phrase(phrase), kind, tag, gap)
 
-    def find(self, text: str) -> _Found:
-        """Flags, unsure flags and intents found in `text`."""
-        flags: set[str] = set()
-        unsure: set[str] = set()
-        intents: set[str] = set()
-        for raw in clauses(text, self.breaks):
-            clause = self.vocabulary.clause(raw)
-            matches = self.phrases.find(clause)
+    def _question_entries(self, questions: list[tuple[str, str, str]]) -> Iterator[Entry]:
+        for phrase, intent, condition in questions:
+            full = self.vocabulary.phrase(phrase)
+            slot = (0, 0)
+            if condition:
+                before = self.vocabulary.phrase(phrase[: phrase.index(condition)])
+                slot = (len(before), len(before) + len(self.vocabulary.phrase(condition)))
+            yield Entry(full, _QUESTION, intent, QUESTION_GAP, slot)
+
+    def find(self, text: str) -> tuple[list[Finding], list[Question]]:
+        """Fact findings and question intents in `text`."""
+        findings: list[Finding] = []
+        questions: list[Question] = []
+        readings = (r for raw in clauses(text, self.breaks) for r in self.vocabulary.readings(raw))
+        for clause in readings:
+            names = [w for w, _, _ in clause]
+            matches = self.phrases.find(names)
+            kinds = {m.entry.kind for m in matches}
+            past = _PAST in kinds and _PRESENT not in kinds
+            quote = text[clause[0][1] : clause[-1][2]][:MAX_QUOTE]
             negated = _negated_positions(matches)
             any_negation = _negated_positions(matches, all_=True)
             for match in matches:
-                kind, tag = match.entry.kind, match.entry.tag
+                kind = match.entry.kind
                 if kind == _QUESTION:
                     # "I don't know what's wrong with me" says something; it asks nothing.
-                    if self._negation(match, clause, any_negation) is _Scope.NONE:
-                        intents.add(tag)
+                    if self._negation(match, names, any_negation) is _Scope.NONE:
+                        questions.append(_question(match, clause, text))
                 elif kind in (_SURE, _VAGUE):
-                    scope = self._negation(match, clause, negated)
-                    if scope is _Scope.NONE and kind == _SURE:
-                        flags.add(tag)
-                    elif scope is not _Scope.STRONG:
-                        unsure.add(tag)
-        return _Found(frozenset(flags), frozenset(unsure), frozenset(intents))
+                    scope = self._negation(match, names, negated)
+                    sure = kind == _SURE and scope is _Scope.NONE
+                    strong = scope is _Scope.STRONG
+                    findings.append(Finding(match.entry.tag, sure, strong, past, quote))
+        return findings, questions
 
     def _negation(self, match: Match, clause: list[str], negated: frozenset[int]) -> _Scope:
         """How surely a negation cancels `match`: inside its gaps or just before it."""
@@ -127,6 +204,15 @@ class _Language:
         return _Scope.NONE
 
 
+def _question(match: Match, clause: list[Token], text: str) -> Question:
+    """A question match, with the patient's words for the condition it names."""
+    first, last = match.entry.slot
+    if first == last:
+        return Question(match.entry.tag)
+    spans = [clause[p] for p in match.positions[first:last]]
+    return Question(match.entry.tag, text[spans[0][1] : spans[-1][2]])
+
+
 def _negated_positions(matches: list[Match], *, all_: bool = False) -> frozenset[int]:
     """Positions of negation words, less those inside phrases like "can't stop" (unless `all_`)."""
     negating = {p for m in matches if m.entry.kind == _NEGATION for p in m.positions}
@@ -135,15 +221,29 @@ def _negated_positions(matches: list[Match], *, all_: bool = False) -> frozenset
     return frozenset(negating)
 
 
-def _expand(phrases: dict[str, list[str]], language: str, lexicon: Lexicon) -> list[str]:
-    """The phrases of `language`, with '{condition}' replaced by each condition name."""
-    expanded: list[str] = []
-    for phrase in phrases.get(language, []):
-        if CONDITION in phrase:
-            expanded.extend(phrase.replace(CONDITION, name) for name in lexicon.conditions)
-        else:
-            expanded.append(phrase)
-    return expanded
+def _questions(
+    screening: Screening, language: str, lexicon: Lexicon
+) -> Iterator[tuple[str, str, str]]:
+    """(phrase, intent, condition name) for every question phrase of `language`.
+
+    '{condition}' is replaced by each condition name; a serious one ('cancer') makes the
+    question a serious one.
+    """
+    serious = set(lexicon.serious_conditions)
+    lists = (
+        (screening.diagnosis_seeking, DIAGNOSIS),
+        (screening.serious_seeking, SERIOUS),
+        (screening.advice_seeking, ADVICE),
+        (screening.test_seeking, TEST),
+    )
+    for phrases, intent in lists:
+        for phrase in phrases.get(language, []):
+            if CONDITION not in phrase:
+                yield phrase, intent, ""
+                continue
+            for name in [*lexicon.conditions, *lexicon.serious_conditions]:
+                filled = phrase.replace(CONDITION, name)
+                yield filled, SERIOUS if name in serious else intent, name
 
 
 class Screener:
@@ -152,24 +252,22 @@ class Screener:
     def __init__(self, flow: Flow) -> None:
         self._default = flow.default_language
         self._languages = {lang: _Language(flow.screening, lang) for lang in flow.languages}
-        self._order = {rule.flag: i for i, rule in enumerate(flow.screening.red_flags)}
+        self._order = {rule.fact: i for i, rule in enumerate(flow.screening.red_flags)}
+
+    def knows(self, word: str, language: str) -> bool:
+        """Whether `word` is a listed word of `language` (read as itself, never as a slip)."""
+        lang = self._languages.get(language)
+        folded = fold(word)
+        return lang is not None and (folded in lang.breaks or lang.vocabulary.knows(folded))
 
     def screen(self, text: str, language: str) -> ScreenResult:
         """Screen `text` in `language` (and the flow's default language)."""
-        found = [
-            self._languages[lang].find(text)
-            for lang in dict.fromkeys((language, self._default))
-            if lang in self._languages
-        ]
-        flags = frozenset().union(*(f.flags for f in found))
-        unsure = frozenset().union(*(f.unsure for f in found)) - flags
-        intents = frozenset().union(*(f.intents for f in found))
-        return ScreenResult(
-            flags=self._ordered(flags),
-            unsure=self._ordered(unsure),
-            diagnosis_seeking=DIAGNOSIS in intents,
-            advice_seeking=ADVICE in intents,
-        )
-
-    def _ordered(self, ids: frozenset[str]) -> tuple[str, ...]:
-        return tuple(sorted(ids, key=self._order.__getitem__))
+        findings: list[Finding] = []
+        questions: list[Question] = []
+        for lang in dict.fromkeys((language, self._default)):
+            if lang in self._languages:
+                found, asked = self._languages[lang].find(text)
+                findings += found
+                questions += asked
+        findings.sort(key=lambda f: self._order.get(f.fact, len(self._order)))
+        return ScreenResult(tuple(dict.fromkeys(findings)), tuple(dict.fromkeys(questions)))

@@ -27,6 +27,7 @@ from flows.engine.safety.wording_rules_es import RULES_ES
 
 RULES: tuple[Rule, ...] = (*RULES_EN, *RULES_ES)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+ADVICE_RULE = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,11 @@ def diagnosis_words(flow: Flow, text: str) -> list[str]:
     ]
 
 
+def advice_words(text: str) -> list[str]:
+    """Words of a sent message that give treatment, diet or medicine advice (rule 7)."""
+    return [f.quote for f in findings(text) if f.rule.number == ADVICE_RULE]
+
+
 def _allowing(flow: Flow, place: _Place, finding: Finding) -> int | None:
     """The index of an exception that allows `finding` at `place`, if any."""
     lowered = fold(place.text).lower()
@@ -153,7 +159,9 @@ def _places(flow: Flow) -> Iterator[_Place]:
         )
     for index, phrase_rule in enumerate(flow.screening.red_flags):
         confirm = ("screening", "red_flags", index, "confirm")
-        yield from _texts(f"red_flags.{phrase_rule.flag}", None, confirm, phrase_rule.confirm)
+        if phrase_rule.confirm is not None:
+            where = f"screening.{phrase_rule.fact}"
+            yield from _texts(where, None, confirm, phrase_rule.confirm)
     for name in type(flow.messages).model_fields:
         text = getattr(flow.messages, name)
         yield from _texts(f"messages.{name}", None, ("messages", name), text)

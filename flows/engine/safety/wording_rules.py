@@ -38,6 +38,10 @@ _ADVICE_OBJECTS = (
     r"|(?:low[- ])?fodmaps?|diet|elimination|gluten[- ]free|dairy[- ]free|vitamins?"
     r"|magnesium|iron|fish oil|omega|enzymes?|apple cider vinegar|kefir|kombucha"
 )
+_CARE_VERBS = (
+    r"contact|call|ring|phone|see|go to|talk|speak|seek|get (?:help|medical)|book|tap|send"
+    r"|type|answer|share|use the button|keep yourself safe"
+)
 _TEST_WORDS = r"tests?|panels?|workup|work-up|testing|screening|analysis|results?|zonulin"
 _PROOF_VERBS = (
     r"diagnos(?:e|es|ing)|prove[sn]?|confirm(?:s)?|detect(?:s)?|find(?:s)?|identif(?:y|ies)"
@@ -125,6 +129,27 @@ RULES: tuple[Rule, ...] = (
         7,
         _rx(rf"\b(?:{_ADVICE_VERBS})\b(?:\s+[\w'-]+){{0,3}}?\s+(?:{_ADVICE_OBJECTS})\b"),
         "gives treatment, diet, supplement or medicine advice",
+        questions=False,
+    ),
+    Rule(
+        2,
+        _rx(
+            r"\b(?:people|patients|those|anyone|someone|everyone|most people|many people)"
+            r" (?:with|who have|who've got|suffering from)\b"
+        ),
+        "makes a claim about a condition",
+        then=CONDITION,
+        questions=False,
+    ),
+    Rule(
+        7,
+        _rx(
+            r"\byou (?:should|must|ought to|need to|have to|had better|could try to)\b"
+            rf"(?!\s+(?:{_CARE_VERBS})\b)"
+            r"|\b(?:i|we) (?:would |'d )?(?:recommend|suggest|advise)\b"
+            r"|\bit(?:'s| is) (?:best|better|a good idea) to\b"
+        ),
+        "gives advice ('you should ...'); the only directive allowed is to seek care",
         questions=False,
     ),
     Rule(

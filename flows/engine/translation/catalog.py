@@ -29,8 +29,25 @@ from flows.engine.validation.texts import texts
 
 PLACEHOLDER = re.compile(r"\{\w+\}")
 ID_FIELDS = ("id", "value", "panel", "flag")  # what names an item of a list, in that order
-LEXICON_LISTS = ("clause_breaks", "not_negations", "fillers", "conditions")
-QUESTION_TABLES = ("negations", "diagnosis_seeking", "advice_seeking")
+LEXICON_LISTS = (
+    "clause_breaks",
+    "not_negations",
+    "fillers",
+    "conditions",
+    "serious_conditions",
+    "past_markers",
+    "present_markers",
+    "real_words",
+    "yes_words",
+    "no_words",
+)
+QUESTION_TABLES = (
+    "negations",
+    "diagnosis_seeking",
+    "serious_seeking",
+    "advice_seeking",
+    "test_seeking",
+)
 
 
 class Kind(StrEnum):
@@ -111,10 +128,14 @@ def _item_id(item: Any) -> str:
 def _screening_entries(flow: Flow) -> Iterator[Entry]:
     screening = flow.screening
     phrase_note = "one phrase per line; lower case, accents and apostrophes are ignored"
+    seen: dict[str, int] = {}
     for index, rule in enumerate(screening.red_flags):
+        seen[rule.fact] = seen.get(rule.fact, 0) + 1
+        # a fact may have several phrase rules (its paraphrase families): number the later ones
+        fact = rule.fact if seen[rule.fact] == 1 else f"{rule.fact}.{seen[rule.fact]}"
         for name, table in (("phrases", rule.phrases), ("unsure", rule.unsure)):
             path: YamlPath = ("screening", "red_flags", index, name)
-            key = f"screening.red_flags.{rule.flag}.{name}"
+            key = f"screening.red_flags.{fact}.{name}"
             yield Entry(key, Kind.LIST, path, _lines(table), phrase_note)
     for name in QUESTION_TABLES:
         table = getattr(screening, name)

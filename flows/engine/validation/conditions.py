@@ -13,7 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from flows.engine.format.model import AllOf, AnyOf, Compare, Condition, Flow, NotOf, Scalar, Step
+from flows.engine.format.model import (
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    FactCheck,
+    Flow,
+    NotOf,
+    Scalar,
+    Step,
+)
 from flows.engine.format.problems import Problem
 from flows.engine.validation.context import Context, YamlPath
 from flows.engine.validation.graph import dominators
@@ -49,6 +59,63 @@ def sites(flow: Flow) -> Iterator[Site]:
         yield from _walk(modifier.when, ("modifiers", index, "when"), "anywhere", None)
     for index, hint in enumerate(flow.workup):
         yield from _walk(hint.when, ("workup", index, "when"), "anywhere", None)
+    for index, fact in enumerate(flow.facts):
+        if fact.answers is not None:
+            yield from _walk(fact.answers, ("facts", index, "answers"), "anywhere", None)
+
+
+def fact_sites(flow: Flow) -> Iterator[tuple[FactCheck, YamlPath, bool]]:
+    """Every `{fact: id}` of every condition, with its path and whether facts may go there."""
+    places: list[tuple[Condition, YamlPath, bool]] = []
+    for step_id, step in flow.steps.items():
+        if step.ask_when is not None:
+            places.append((step.ask_when, ("steps", step_id, "ask_when"), False))
+        for index, branch in enumerate(step.next if isinstance(step.next, list) else []):
+            if branch.when is not None:
+                places.append((branch.when, ("steps", step_id, "next", index, "when"), False))
+    places += [(r.when, ("red_flags", i, "when"), True) for i, r in enumerate(flow.red_flags)]
+    places += [(m.when, ("modifiers", i, "when"), True) for i, m in enumerate(flow.modifiers)]
+    places += [(h.when, ("workup", i, "when"), False) for i, h in enumerate(flow.workup)]
+    places += [
+        (f.answers, ("facts", i, "answers"), False)
+        for i, f in enumerate(flow.facts)
+        if f.answers is not None
+    ]
+    for condition, path, allowed in places:
+        for found, where in _fact_walk(condition, path):
+            yield found, where, allowed
+
+
+def _fact_walk(condition: Condition, path: YamlPath) -> Iterator[tuple[FactCheck, YamlPath]]:
+    if isinstance(condition, FactCheck):
+        yield condition, path
+    elif isinstance(condition, AllOf | AnyOf):
+        key, parts = (
+            ("all", condition.all) if isinstance(condition, AllOf) else ("any", condition.any)
+        )
+        for index, part in enumerate(parts):
+            yield from _fact_walk(part, (*path, key, index))
+    elif isinstance(condition, NotOf):
+        yield from _fact_walk(condition.not_, (*path, "not"))
+
+
+def check_facts(ctx: Context) -> Iterator[Problem]:
+    """Facts are declared once and used only in red flags and modifiers; phrases name facts."""
+    declared = {fact.id for fact in ctx.flow.facts}
+    for found, path, allowed in fact_sites(ctx.flow):
+        if found.fact not in declared:
+            yield ctx.problem((*path, "fact"), f"condition refers to unknown fact '{found.fact}'")
+        elif not allowed:
+            message = f"fact '{found.fact}' can only be tested in red_flags and modifiers"
+            yield ctx.problem((*path, "fact"), message)
+    for index, rule in enumerate(ctx.flow.screening.red_flags):
+        at: YamlPath = ("screening", "red_flags", index)
+        if rule.fact not in declared:
+            yield ctx.problem((*at, "fact"), f"screening: unknown fact '{rule.fact}'")
+        # a negation a few words away turns a sure phrase into a question: every fact needs one
+        if not any(r.confirm for r in ctx.flow.screening.red_flags if r.fact == rule.fact):
+            message = f"screening: '{rule.fact}' has no confirm question in any of its rules"
+            yield ctx.problem(at, message)
 
 
 def _walk(condition: Condition, path: YamlPath, scope: Scope, owner: str | None) -> Iterator[Site]:

@@ -77,7 +77,9 @@ def check_screening_languages(ctx: Context) -> Iterator[Problem]:
     tables: dict[str, Mapping[str, object]] = {
         "negations": screening.negations,
         "diagnosis_seeking": screening.diagnosis_seeking,
+        "serious_seeking": screening.serious_seeking,
         "advice_seeking": screening.advice_seeking,
+        "test_seeking": screening.test_seeking,
         "lexicon": screening.lexicon,
     }
     for name, table in tables.items():
@@ -96,7 +98,7 @@ def check_screening_languages(ctx: Context) -> Iterator[Problem]:
             for missing in [lang for lang in languages if not table.get(lang)]:
                 kind = "phrases" if key == "phrases" else "unsure phrases"
                 message = f"{dotted(at)}: no {kind} for language '{missing}'"
-                yield ctx.problem(at, f"{message} (flag {rule.flag})")
+                yield ctx.problem(at, f"{message} (fact {rule.fact})")
 
 
 def check_placeholders(ctx: Context) -> Iterator[Problem]:

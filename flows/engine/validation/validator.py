@@ -21,7 +21,12 @@ from flows.engine.conversation.buttons import (
 from flows.engine.format.model import ChoiceAnswer, Flow, MultiAnswer, NumberAnswer
 from flows.engine.format.problems import Problem, SourceMap
 from flows.engine.safety import wording
-from flows.engine.validation.conditions import check_operators, check_order, check_references
+from flows.engine.validation.conditions import (
+    check_facts,
+    check_operators,
+    check_order,
+    check_references,
+)
 from flows.engine.validation.context import Context, YamlPath
 from flows.engine.validation.graph import (
     check_dead_ends,
@@ -60,9 +65,23 @@ def check_consent(ctx: Context) -> Iterator[Problem]:
     if not isinstance(step.answer, ChoiceAnswer):
         message = f"consent: step '{consent.step}' must be a choice, not {step.kind}"
         yield ctx.problem(("consent", "step"), message)
-    elif consent.accept not in [option.value for option in step.answer.options]:
-        message = f"consent: '{consent.accept}' is not an option of step '{consent.step}'"
-        yield ctx.problem(("consent", "accept"), message)
+    else:
+        options = [option.value for option in step.answer.options]
+        for key, value in (("accept", consent.accept), ("decline", consent.decline)):
+            if value is not None and value not in options:
+                message = f"consent: '{value}' is not an option of step '{consent.step}'"
+                yield ctx.problem(("consent", key), message)
+
+
+def check_minimum_age(ctx: Context) -> Iterator[Problem]:
+    """The minimum age names a number step."""
+    minimum = ctx.flow.minimum_age
+    if minimum is None:
+        return
+    step = ctx.flow.steps.get(minimum.step)
+    if step is None or not isinstance(step.answer, NumberAnswer):
+        message = f"minimum_age: '{minimum.step}' is not a number step"
+        yield ctx.problem(("minimum_age", "step"), message)
 
 
 def check_option_values(ctx: Context) -> Iterator[Problem]:
@@ -105,6 +124,7 @@ def check_ids(ctx: Context) -> Iterator[Problem]:
         "modifiers": ("id", [rule.id for rule in ctx.flow.modifiers]),
         "workup": ("panel", [hint.panel for hint in ctx.flow.workup]),
         "sections": ("id", [section.id for section in ctx.flow.sections]),
+        "facts": ("id", [fact.id for fact in ctx.flow.facts]),
     }
     for group, (key, ids) in groups.items():
         counts = Counter(ids)
@@ -121,10 +141,7 @@ def check_cross_references(ctx: Context) -> Iterator[Problem]:
             if flag not in flags:
                 at: YamlPath = ("modifiers", index, "flags", position)
                 yield ctx.problem(at, f"modifiers: unknown red flag '{flag}'")
-    for index, rule in enumerate(ctx.flow.screening.red_flags):
-        if rule.flag not in flags:
-            rule_at: YamlPath = ("screening", "red_flags", index, "flag")
-            yield ctx.problem(rule_at, f"screening: unknown red flag '{rule.flag}'")
+    yield from check_facts(ctx)
     sections = {section.id for section in ctx.flow.sections}
     for step_id, step in ctx.flow.steps.items():
         if step.section is not None and step.section not in sections:
@@ -139,6 +156,7 @@ def check_exception_targets(ctx: Context) -> Iterator[Problem]:
     known = set(flow.steps)
     known |= {f"messages.{name}" for name in type(flow.messages).model_fields}
     known |= {f"red_flags.{rule.id}" for rule in flow.red_flags}
+    known |= {f"screening.{rule.fact}" for rule in flow.screening.red_flags}
     for index, exception in enumerate(flow.wording_exceptions):
         if exception.where not in known:
             path = ("wording_exceptions", index, "where")
@@ -167,6 +185,7 @@ def _button_count(answer: object) -> int:
 CHECKS: tuple[Check, ...] = (
     check_start,
     check_consent,
+    check_minimum_age,
     check_gotos,
     check_next_shape,
     check_unreachable,
