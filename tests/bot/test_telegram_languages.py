@@ -107,8 +107,9 @@ async def test_spanish_free_text_is_screened_in_spanish(telegram_bot: RunningBot
     await bot.tap(PATIENT, "Acepto")
     await bot.say(PATIENT, "tengo 40 años y esta mañana he vomitado sangre")
 
-    escalation = bot.texts(PATIENT)[-1]
+    escalation = bot.texts(PATIENT)[-2]  # then the optional call-back offer
     assert escalation.startswith("Llame ahora al 112")
+    assert bot.texts(PATIENT)[-1].startswith("Si quiere que la clínica le llame")
     assert "Este chat no puede ayudar en una emergencia." in escalation
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from flows.engine.format.conditions import referenced_facts
 from flows.engine.format.model import Flow, Level
 from flows.engine.loading.loader import load_flow_file
+from flows.engine.safety.flags import RuleBook
 from flows.engine.safety.screening import Screener
 
 BUNDLED = Path(__file__).resolve().parents[2] / "flows" / "definitions" / "gut_health.yaml"
@@ -67,20 +69,25 @@ LAY_PHRASES = [
 
 
 @pytest.mark.parametrize(("text", "flag"), LAY_PHRASES)
-def test_spanish_lay_phrases_raise_their_flag(screener: Screener, text: str, flag: str) -> None:
+def test_spanish_lay_phrases_raise_their_flag(
+    flow: Flow, screener: Screener, text: str, flag: str
+) -> None:
     """Spanish lay wording of each emergency and same-day flag raises that flag surely."""
-    assert flag in screener.screen(text, "es").flags
+    assert flag in RuleBook(flow).held({}, screener.screen(text, "es").facts)
 
 
 def test_every_urgent_flag_has_spanish_phrases(flow: Flow) -> None:
-    """Each emergency and same-day flag has Spanish phrases and a Spanish confirm question."""
+    """Every screened fact has Spanish phrases in each of its rules and a Spanish confirm."""
+    for rule in flow.screening.red_flags:
+        assert rule.phrases.get("es"), rule.fact
+        if rule.confirm is not None:
+            assert isinstance(rule.confirm, dict)
+            assert rule.confirm.get("es"), rule.fact
     urgent = {rule.id for rule in flow.red_flags if rule.level in (Level.EMERGENCY, Level.SAME_DAY)}
-    rules = {rule.flag: rule for rule in flow.screening.red_flags}
-    assert urgent <= set(rules)
-    for flag in urgent:
-        assert rules[flag].phrases.get("es"), flag
-        assert isinstance(rules[flag].confirm, dict)
-        assert rules[flag].confirm.get("es"), flag
+    screened = {rule.fact for rule in flow.screening.red_flags}
+    for rule in flow.red_flags:
+        if rule.id in urgent:
+            assert {c.fact for c in referenced_facts(rule.when)} & screened, rule.id
 
 
 NEGATED = [
@@ -97,7 +104,7 @@ NEGATED = [
 def test_spanish_negations_raise_nothing(screener: Screener, text: str) -> None:
     """A denial in Spanish raises no flag and asks nothing."""
     result = screener.screen(text, "es")
-    assert result.flags == ()
+    assert result.facts == ()
     assert result.unsure == ()
 
 
@@ -115,7 +122,7 @@ def test_vaguer_spanish_words_ask_to_confirm(screener: Screener, text: str, flag
     """Vaguer Spanish words ask the flag's confirming question instead of raising it."""
     result = screener.screen(text, "es")
     assert flag in result.unsure
-    assert flag not in result.flags
+    assert flag not in result.facts
 
 
 @pytest.mark.parametrize(
@@ -124,7 +131,7 @@ def test_vaguer_spanish_words_ask_to_confirm(screener: Screener, text: str, flag
 )
 def test_spanish_misspellings_still_raise_a_flag(screener: Screener, text: str) -> None:
     """One slip in a long word, or text-speak, still raises the flag."""
-    assert screener.screen(text, "es").flags
+    assert screener.screen(text, "es").facts
 
 
 @pytest.mark.parametrize(
@@ -145,13 +152,13 @@ def test_spanish_questions_are_recognised(
     screener: Screener, text: str, diagnosis: bool, advice: bool
 ) -> None:
     """Diagnosis- and advice-seeking questions in Spanish are told apart from answers."""
-    result = screener.screen(text, "es")
-    assert (result.diagnosis_seeking, result.advice_seeking) == (diagnosis, advice)
+    intents = screener.screen(text, "es").intents
+    assert ("diagnosis" in intents, "advice" in intents) == (diagnosis, advice)
 
 
 def test_a_spanish_patient_is_also_screened_in_english(screener: Screener) -> None:
     """English typed by a Spanish patient still raises its flag (the default language's lists)."""
-    assert "vomit_blood" in screener.screen("I threw up blood", "es").flags
+    assert "vomit_blood" in screener.screen("I threw up blood", "es").facts
 
 
 @pytest.mark.parametrize(
@@ -168,6 +175,10 @@ def test_a_spanish_patient_is_also_screened_in_english(screener: Screener) -> No
         "He perdido 2 kilos este mes sin hacer dieta",
     ],
 )
-def test_routine_spanish_answers_raise_nothing(screener: Screener, text: str) -> None:
-    """Everyday descriptions of gut trouble (and of other things) raise and ask nothing."""
-    assert screener.screen(text, "es").empty
+def test_routine_spanish_answers_raise_nothing(flow: Flow, screener: Screener, text: str) -> None:
+    """Everyday descriptions of gut trouble (and of other things) raise no flag and ask nothing
+    (a fact like tummy pain may be noted: alone it raises nothing)."""
+    found = screener.screen(text, "es")
+    assert RuleBook(flow).held({}, found.facts) == {}
+    assert found.unsure == ()
+    assert not found.asks
