@@ -106,7 +106,7 @@ def test_a_language_without_screening_fails_validation(bundled_text: str) -> Non
     yaml.dump(document, out)
 
     found = problems(out.getvalue())
-    assert "screening.red_flags.0.phrases: no phrases for language 'es' (flag vomit_blood)" in found
+    assert "screening.red_flags.0.phrases: no phrases for language 'es' (fact vomit_blood)" in found
     assert "screening.negations: nothing for language 'es'" in found
 
 

@@ -28,7 +28,7 @@ from flows.engine.validation.context import YamlPath
 from flows.engine.validation.texts import texts
 
 PLACEHOLDER = re.compile(r"\{\w+\}")
-ID_FIELDS = ("id", "value", "panel", "flag")  # what names an item of a list, in that order
+ID_FIELDS = ("id", "value", "panel", "fact")  # what names an item of a list, in that order
 LEXICON_LISTS = (
     "clause_breaks",
     "not_negations",
