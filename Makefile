@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.telegram_bench
+
+# Three instances on PostgreSQL (INTAKE_TEST_POSTGRES_URL), 200 patients, killed at random.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.run --patients 200 --runs 3
 
 clean:
 	rm -rf $(VENV)

@@ -6,12 +6,14 @@ Settings are read once at the edge (the CLI) and passed in; everything else gets
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 from bot.settings import Settings
 from flows.engine.format.model import Flow
 from flows.engine.loading.loader import LoadedFlow
+from flows.intake.abandonment import IdleSweeper
 from flows.intake.service import IntakeService
 from flows.registry import FlowRegistry, load_active
 from flows.review.outbox import ReviewOutbox, Wakeup
@@ -34,6 +36,7 @@ class Services:
     review_outbox: ReviewOutbox
     review_wakeup: Wakeup
     flow_files: FlowFiles
+    sweeper: IdleSweeper
 
     def close(self) -> None:
         """Release the database connections."""
@@ -69,6 +72,7 @@ def build_services(
         registry=registry,
         booking_url=settings.booking_url,
         emergency_number=settings.emergency_number,
+        claimant=settings.instance_name,
     )
     wakeup = Wakeup()
     intake.on_queued = wakeup.notify
@@ -85,4 +89,9 @@ def build_services(
         review_outbox=ReviewOutbox(database=database, flows=flows),
         review_wakeup=wakeup,
         flow_files=FlowFiles(settings.flows_dir, flow_file),
+        sweeper=IdleSweeper(
+            database=database,
+            idle=timedelta(hours=settings.abandon_after_hours),
+            notify=wakeup.notify,
+        ),
     )

@@ -5,6 +5,7 @@ Names are the contract of DESIGN §6 (prefix `INTAKE_`). Nothing else reads the 
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     listen: str = "127.0.0.1:8080"
     flow_watch_seconds: float = Field(default=5.0, ge=0)
+    abandon_after_hours: float = Field(default=24.0, gt=0)
     log_level: str = Field(default="INFO")
 
     @field_validator("clinician_ids")
@@ -53,6 +55,13 @@ class Settings(BaseSettings):
     def clinician_id_set(self) -> frozenset[int]:
         """The clinician allow-list as integers."""
         return frozenset(int(p) for p in self.clinician_ids.split(",") if p.strip())
+
+    @property
+    def instance_name(self) -> str:
+        """This process's name in the inbox: host and listening address (or `polling`); the
+        same after a restart, so a restarted process takes back what it held."""
+        where = self.listen if self.webhook_url else "polling"
+        return f"{socket.gethostname()}:{where}"
 
     @property
     def booking_url_is_placeholder(self) -> bool:

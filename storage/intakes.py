@@ -1,4 +1,4 @@
-"""Queries for patients, intake sessions, answers, processed updates and flow versions.
+"""Queries for patients, intake sessions, answers and flow versions.
 
 Every function takes the open `Session` first and the rest keyword-only; none commits (the
 caller owns the transaction). `for_update` asks PostgreSQL for a row lock; SQLite already
@@ -8,11 +8,10 @@ serialises writers with `BEGIN IMMEDIATE`.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from storage.sealing import Sealer
@@ -22,25 +21,11 @@ from storage.tables import (
     FlowVersion,
     IntakeSession,
     Patient,
-    ProcessedUpdate,
     utcnow,
 )
 
 ACTIVE = "active"
 ANSWERS: Table = Answer.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
-UPDATES: Table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
-
-
-def claim_update(session: Session, *, update_id: int) -> bool:
-    """Record `update_id` as processed; False when it was processed before."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = (
-        insert(UPDATES)
-        .values(update_id=update_id, processed_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(UPDATES.c.update_id)
-    )
-    return session.execute(statement).first() is not None
 
 
 def find_current(
@@ -202,3 +187,31 @@ def store_flow(
     session.add(row)
     session.flush()
     return row
+
+
+def idle_sessions(session: Session, *, updated_before: datetime, limit: int = 100) -> list[int]:
+    """Ids of active sessions with no turn since `updated_before`, oldest first."""
+    query = (
+        select(IntakeSession.id)
+        .where(IntakeSession.status == ACTIVE, col(IntakeSession.updated_at) < updated_before)
+        .order_by(col(IntakeSession.updated_at))
+        .limit(limit)
+    )
+    return [i for i in session.exec(query) if i is not None]
+
+
+def lock_idle(
+    session: Session, *, session_id: int, updated_before: datetime
+) -> IntakeSession | None:
+    """The session, locked, if it is still active and idle since `updated_before`."""
+    query = (
+        select(IntakeSession)
+        .where(
+            IntakeSession.id == session_id,
+            IntakeSession.status == ACTIVE,
+            col(IntakeSession.updated_at) < updated_before,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(query).first()

@@ -8,11 +8,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage.database import Database, StorageError, describe_operational_error
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x1A7A_4B07  # advisory lock key of schema upgrades on PostgreSQL
+LOCK = text("SELECT pg_advisory_lock(:key)")
+UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 
 
 def alembic_config() -> Config:
@@ -23,13 +27,27 @@ def alembic_config() -> Config:
 
 
 def upgrade(database: Database) -> None:
-    """Bring the database schema to the newest revision."""
+    """Bring the database schema to the newest revision.
+
+    On PostgreSQL the upgrade holds an advisory lock, so instances starting together on one
+    database migrate one after the other (the later ones find nothing to do).
+    """
     config = alembic_config()
     try:
         with database.engine.connect() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-            connection.commit()
+            locking = not database.is_sqlite
+            if locking:
+                connection.execute(LOCK, {"key": MIGRATION_LOCK})
+                connection.commit()
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+            finally:
+                if locking:
+                    connection.rollback()
+                    connection.execute(UNLOCK, {"key": MIGRATION_LOCK})
+                    connection.commit()
     except SQLAlchemyError as exc:
         message = describe_operational_error(exc, database.url, database.busy_timeout_ms)
         raise StorageError(message) from exc

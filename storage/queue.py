@@ -38,6 +38,16 @@ def queue_review(
     return item
 
 
+def find_review_item(
+    session: Session, *, session_id: int, for_update: bool = False
+) -> ReviewItem | None:
+    """The review item of an intake, if it has one (locked when `for_update`)."""
+    query = select(ReviewItem).where(ReviewItem.session_id == session_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).first()
+
+
 def enqueue(
     session: Session, *, topic: str, ref_id: int, not_before: datetime | None = None
 ) -> OutboxMessage:

@@ -1,4 +1,5 @@
-"""The database tables (sqlmodel): patients, intake sessions, answers, review items, outbox, audit.
+"""The database tables (sqlmodel): patients, intake sessions, answers, the inbox, review items,
+outbox, audit.
 
 Timestamps are timezone-aware UTC. Answer values, free text and names are stored sealed (see
 `storage.sealing`) when an encryption key is configured. Audit events never hold answer contents.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -55,13 +56,21 @@ class IntakeSession(SQLModel, table=True):
             "ix_sessions_status_step",
             *("status", "flow_id", "flow_version", "current_step", "updated_at"),
         ),
+        # One active intake per patient, whatever races between instances (a doubled tap).
+        Index(
+            "ux_sessions_one_active",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patients.id", index=True)
     flow_id: str
     flow_version: int
-    status: str = "active"  # active, completed, escalated, cancelled, withdrawn
+    status: str = "active"  # active, completed, escalated, cancelled, withdrawn, abandoned, ...
     current_step: str
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     source: str | None = None  # deep-link payload
@@ -84,13 +93,49 @@ class Answer(SQLModel, table=True):
     answered_at: datetime = _created_ts()
 
 
-class ProcessedUpdate(SQLModel, table=True):
-    """An inbound update already applied; a repeat changes nothing."""
+class InboxUpdate(SQLModel, table=True):
+    """An update from Telegram, committed before Telegram is told it arrived.
 
-    __tablename__ = "processed_updates"
+    Rows are processed in `update_id` order per chat; the turn that applies an update marks its
+    row `applied` in its own transaction and drops the payload (`done` once the reply went out,
+    `failed` when given up), so a repeat of the same update id changes nothing. Finished rows
+    are purged after a week.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        Index(
+            "ix_inbox_pending_chat",
+            "chat_id",
+            "update_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_inbox_pending_received",
+            "received_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    processed_at: datetime = _created_ts()
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payload: str | None = None  # sealed JSON of the update until it is processed
+    status: str = "pending"  # pending, applied, done, failed
+    owner: str | None = None  # the bot instance that holds it queued (see BotInstance)
+    received_at: datetime = _created_ts()  # arrival order
+    processed_at: datetime | None = _optional_ts()
+
+
+class BotInstance(SQLModel, table=True):
+    """A running bot process, as last seen: an inbox row owned by one not seen for a while
+    was left by a process that died, and another takes it over."""
+
+    __tablename__ = "bot_instances"
+
+    id: str = Field(primary_key=True)  # host and listening address: the same after a restart
+    seen_at: datetime = _created_ts()
 
 
 class ReviewItem(SQLModel, table=True):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from flows.engine.format.problems import FlowError
 from storage.database import StorageError
@@ -29,4 +30,7 @@ def startup_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
     except (StorageError, SealError) as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except SQLAlchemyError as exc:  # anything else the database said: its class, no contents
+        typer.echo(f"error: the database refused start-up ({type(exc).__name__})", err=True)
         raise typer.Exit(2) from None

@@ -1,21 +1,25 @@
 """The `intake-bot run` command: the Telegram bot with a token, else the terminal chat.
 
 With `INTAKE_TELEGRAM_TOKEN` set the bot long-polls Telegram, or serves a webhook when
-`INTAKE_WEBHOOK_URL` is set (then `INTAKE_WEBHOOK_SECRET` is required). Pending updates are never
-dropped: Telegram keeps them for a day and they are patients' answers. SIGTERM stops fetching,
-finishes the turns in progress and exits. SIGHUP, or an edit of the flow files (polled every
-`INTAKE_FLOW_WATCH_SECONDS`), reloads the active flow without stopping (see `bot.reloading`).
+`INTAKE_WEBHOOK_URL` is set (then `INTAKE_WEBHOOK_SECRET` is required). Every setting is checked
+first (`bot.preflight`): a bad one is a line on stderr and exit code 2, before anything starts.
+Pending updates are never dropped: Telegram keeps them for a day and they are patients'
+answers. SIGTERM stops fetching, finishes the turns in progress and exits. SIGHUP, or an edit
+of the flow files (polled every `INTAKE_FLOW_WATCH_SECONDS`), reloads the active flow without
+stopping (see `bot.reloading`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import typer
 from telegram import Update
 
 from bot.cli.errors import startup_errors
-from bot.composition import build_services
+from bot.composition import Services, build_services
+from bot.preflight import Mode, problems, reach_bot_api
 from bot.reloading import FlowReloader
 from bot.settings import Settings
 from bot.telegram.application import build_application
@@ -28,6 +32,8 @@ def run() -> None:
     """Run the bot on Telegram when a token is set, else the terminal intake."""
     with startup_errors():
         settings = Settings()
+    mode = Mode(telegram=settings.telegram_token is not None)
+    stop_on(problems(settings, mode))
     if settings.telegram_token is None:
         from bot.cli.chat import chat
 
@@ -38,37 +44,47 @@ def run() -> None:
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
     protect_logs(token)
-    config = webhook_config(settings)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration context
+    problem = asyncio.run(reach_bot_api(settings))
+    stop_on([problem] if problem else [])
     with startup_errors():
         services = build_services(settings)
     try:
-        plugin = review_plugin(services)
-        reloader = FlowReloader(services.registry, services.flow_files, settings.flow_watch_seconds)
-        app = build_application(
-            services,
-            extra_handlers=plugin.handlers,
-            post_init_hooks=[*plugin.post_init, reloader.start],
-            post_stop_hooks=[reloader.stop, *plugin.post_stop],
-        )
-        if config is None:
-            app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-        else:
-            run_webhook(app, config)
+        serve(services)
     finally:
         services.close()
 
 
-def webhook_config(settings: Settings) -> WebhookConfig | None:
-    """Webhook mode's settings, or None for polling; a webhook without a secret is refused."""
-    if not settings.webhook_url:
-        return None
-    if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
-        typer.echo("setting INTAKE_WEBHOOK_SECRET: required in webhook mode", err=True)
+def serve(services: Services) -> None:
+    """Build the Application and run it, polling or as a webhook, until SIGTERM."""
+    settings = services.settings
+    plugin = review_plugin(services)
+    reloader = FlowReloader(services.registry, services.flow_files, settings.flow_watch_seconds)
+    app = build_application(
+        services,
+        extra_handlers=plugin.handlers,
+        post_init_hooks=[*plugin.post_init, reloader.start],
+        post_stop_hooks=[reloader.stop, *plugin.post_stop],
+    )
+    config = webhook_config(settings)
+    if config is None:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    else:
+        run_webhook(app, config)
+
+
+def stop_on(lines: list[str]) -> None:
+    """Print each start-up problem on stderr and exit with code 2 if there is any."""
+    for line in lines:
+        typer.echo(line, err=True)
+    if lines:
         raise typer.Exit(2)
-    try:
-        host, port = parse_listen(settings.listen)
-    except ValueError as exc:
-        typer.echo(f"setting INTAKE_LISTEN: {exc}", err=True)
-        raise typer.Exit(2) from None
+
+
+def webhook_config(settings: Settings) -> WebhookConfig | None:
+    """Webhook mode's settings (checked by `bot.preflight`), or None for polling."""
+    if not settings.webhook_url or settings.webhook_secret is None:
+        return None
+    host, port = parse_listen(settings.listen)
     secret = settings.webhook_secret.get_secret_value()
     return WebhookConfig(url=settings.webhook_url, secret=secret, host=host, port=port)

@@ -1,8 +1,9 @@
 """Building the python-telegram-bot `Application`: the one place handlers are registered.
 
-`build_application` wires the patient handlers, the per-chat update processor, the pacer and
-the error handler around the services of the composition root. Other features plug in through
-its hook (the clinician review chat does):
+`build_application` wires the patient handlers, the durable inbox (the update queue commits
+each update before it is acknowledged; see `bot.telegram.inbox`), the per-chat update
+processor, the pacer, housekeeping and the error handler around the services of the
+composition root. Other features plug in through its hook (the clinician review chat does):
 
 - `extra_handlers` are added in group `EXTRA_GROUP` (0), before the patient handlers (group
   `PATIENT_GROUP`, 1). The patient handlers only take private chats (and answer other groups
@@ -37,12 +38,16 @@ from bot.telegram.commands import (
     command_menu,
 )
 from bot.telegram.delivery import Delivery
-from bot.telegram.errors import handle_error, protect_logs
+from bot.telegram.errors import error_handler, protect_logs
 from bot.telegram.handlers import PatientHandlers
+from bot.telegram.housekeeping import VITALS, Housekeeping, Vitals
+from bot.telegram.inbox import InboxQueue, InboxStore
 from bot.telegram.pacer import Pacer, Rates
 from bot.telegram.processor import ChatSerialProcessor
 from bot.telegram.questions import QuestionMemory
+from bot.telegram.replay import Replayer
 from bot.telegram.service import PatientService, ServiceSet
+from bot.telegram.tracking import TrackedService
 from bot.telegram.transport import AiohttpRequest
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -73,12 +78,15 @@ def build_application(
     if settings.telegram_token is None:
         raise ValueError("INTAKE_TELEGRAM_TOKEN is not set")
     protect_logs(settings.telegram_token.get_secret_value())
+    queue = InboxQueue(InboxStore(services.database, settings.instance_name))
+    processor = ChatSerialProcessor(running_turns)
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
-        .concurrent_updates(ChatSerialProcessor(running_turns))
+        .update_queue(queue)
+        .concurrent_updates(processor)
         # A pool about the size of the turns that can be sending at once; a request waits
         # for a free connection rather than failing.
         .request(
@@ -91,24 +99,35 @@ def build_application(
     )
     if rates is not None:
         builder = builder.rate_limiter(Pacer(rates))
-    builder = builder.post_init(_run_hooks(post_init_hooks, menu=services.intake))
-    app: AnyApplication = builder.post_stop(_run_hooks(post_stop_hooks, menu=None)).build()
+    intake = TrackedService(services.intake)
+    vitals = Vitals(failed_turns=lambda: intake.failures, inbox=queue)
+    chores: list[Housekeeping] = []  # built once the Application (and its bot) exists
+    hooks = [chores_start(chores), *post_init_hooks]
+    builder = builder.post_init(_run_hooks(hooks, menu=intake))
+    post_stop = [*post_stop_hooks, chores_stop(chores)]
+    app: AnyApplication = builder.post_stop(_run_hooks(post_stop, menu=None)).build()
+    queue.bind(app.bot)
+    processor.attach(queue, app.process_update)
+    app.bot_data[VITALS] = vitals
     for handler in extra_handlers:
         app.add_handler(handler, EXTRA_GROUP)
-    add_patient_handlers(app, services, settings.review_chat_id)
-    app.add_error_handler(handle_error)
+    delivery = add_patient_handlers(app, intake, settings.review_chat_id)
+    replayer = Replayer(intake, delivery, processor, queue)
+    chores.append(Housekeeping(services.database, queue, services.sweeper, vitals, replayer))
+    app.add_error_handler(error_handler(_failure_text(intake), vitals.count_handler_failure))
     return app
 
 
 def add_patient_handlers(
-    app: AnyApplication, services: ServiceSet, review_chat: int | None
-) -> None:
-    """Register the patient commands, buttons, text, edits and other input in `PATIENT_GROUP`."""
+    app: AnyApplication, intake: PatientService, review_chat: int | None
+) -> Delivery:
+    """Register the patient commands, buttons, text, edits and other input in `PATIENT_GROUP`;
+    the `Delivery` they send with."""
     questions = QuestionMemory()
     actions = ACTION_COMMANDS.items()
-    delivery = Delivery(app.bot, services.intake, questions)
-    patient = PatientHandlers(services.intake, delivery, questions, review_chat)
-    commands = PatientCommands(services.intake, delivery)
+    delivery = Delivery(app.bot, intake, questions)
+    patient = PatientHandlers(intake, delivery, questions, review_chat)
+    commands = PatientCommands(intake, delivery)
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     other = ~filters.TEXT & ~filters.StatusUpdate.ALL
     edited = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
@@ -128,6 +147,7 @@ def add_patient_handlers(
     ]
     for handler in handlers:
         app.add_handler(handler, PATIENT_GROUP)
+    return delivery
 
 
 def file_url(api_url: str) -> str:
@@ -141,6 +161,39 @@ def _other_groups(review_chat: int | None) -> filters.BaseFilter:
     if review_chat is None:
         return groups
     return groups & ~filters.Chat(chat_id=review_chat)
+
+
+def vitals_of(app: AnyApplication) -> Vitals:
+    """The figures of a built application (failures, sweeps), for /healthz."""
+    vitals: Vitals = app.bot_data[VITALS]
+    return vitals
+
+
+def chores_start(chores: list[Housekeeping]) -> Hook:
+    """A post-init hook: queue the inbox's pending updates again and start housekeeping."""
+
+    async def start_chores(app: AnyApplication) -> None:
+        for chore in chores:
+            await chore.start()
+
+    return start_chores
+
+
+def chores_stop(chores: list[Housekeeping]) -> Hook:
+    """A post-stop hook: stop housekeeping."""
+
+    async def stop_chores(app: AnyApplication) -> None:
+        for chore in chores:
+            await chore.stop()
+
+    return stop_chores
+
+
+def _failure_text(intake: PatientService) -> Callable[[str | None], str]:
+    def failure_text(language: str | None) -> str:
+        return intake.message("turn_failed", language)
+
+    return failure_text
 
 
 def _run_hooks(hooks: Sequence[Hook], *, menu: PatientService | None) -> Hook:

@@ -1,23 +1,34 @@
 """The bot's one error handler and the log redaction that keeps the token out of every line.
 
 The handler logs the update id and the traceback, never message text, answers or
-`update.to_dict()`. `TokenRedactor` is a logging filter put on the root handlers: anything that
-would print the bot token (an exception carrying a request URL, a library's debug line) prints
-`<token>` instead. httpx logs every request URL, which contains the token, at INFO: its logger
-is kept at WARNING. PTB logs whole updates (patients' words) at DEBUG: its logger is kept at
-INFO.
+`update.to_dict()`. It counts the failure, and when a patient's private update failed for a
+reason other than Telegram refusing a reply (a command whose database work failed, a bug), it
+still answers: the flow's `turn_failed`, with the emergency number. Turns themselves never get
+here (the intake service answers a failed turn itself).
+
+`TokenRedactor` is a logging filter put on the root handlers: anything that would print the bot
+token (an exception carrying a request URL, a library's debug line) prints `<token>` instead.
+httpx logs every request URL, which contains the token, at INFO: its logger is kept at WARNING.
+PTB logs whole updates (patients' words) at DEBUG: its logger is kept at INFO.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
+
+from bot.telegram.tracking import MARK
 
 _LOG = logging.getLogger("bot.telegram")
 REDACTED = "<token>"
+ErrorCallback = Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 QUIET_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
 
 
@@ -30,6 +41,35 @@ async def handle_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     _LOG.error("update failed: update_id=%s\n%s", update_id, trace)
+
+
+def error_handler(reply: Callable[[str | None], str], count: Callable[[], None]) -> ErrorCallback:
+    """The error handler: log, count, and answer a patient's failed private update.
+
+    `reply(language)` is the failed-turn text (the flow's `turn_failed`, number filled in).
+    """
+
+    async def handle_failure(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log and count the failure; tell the patient unless Telegram refused the reply."""
+        await handle_error(update, context)
+        count()
+        mark = MARK.get()
+        if mark is not None:
+            mark.broken = True  # the reply may not have gone out: keep it owed
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if (
+            chat is None
+            or chat.type != ChatType.PRIVATE
+            or isinstance(context.error, TelegramError)
+        ):
+            return
+        user = update.effective_user if isinstance(update, Update) else None
+        try:
+            await context.bot.send_message(chat.id, reply(user.language_code if user else None))
+        except TelegramError as exc:
+            _LOG.warning("failure reply not sent: chat=%s reason=%s", chat.id, type(exc).__name__)
+
+    return handle_failure
 
 
 class TokenRedactor(logging.Filter):

@@ -104,8 +104,12 @@ class PatientHandlers:
         if message is None or message.text is None:
             return
         current = self.questions.answers_current(message.chat_id, message.message_id)
-        kind = ActionKind.TEXT if current else ActionKind.SCREEN
-        await take_turn(self.intake, self.delivery, update, Action(kind, message.text))
+        if not current:
+            action = Action(ActionKind.SCREEN, message.text)
+        else:  # bound to the question this process last asked: another may have moved on
+            asked = self.questions.current(message.chat_id)
+            action = Action(ActionKind.TEXT, message.text, step=asked.step if asked else None)
+        await take_turn(self.intake, self.delivery, update, action)
 
     async def handle_contact(self, update: Update, context: Context) -> None:
         """A shared contact: the patient's own number is kept for a call-back, sealed."""

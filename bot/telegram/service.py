@@ -11,6 +11,8 @@ from typing import Protocol
 
 from bot.settings import Settings
 from flows.engine.conversation.values import Inbound, Turn
+from flows.intake.abandonment import IdleSweeper
+from storage.database import Database
 
 
 class Deletion(Protocol):
@@ -29,6 +31,10 @@ class PatientService(Protocol):
         """Run one patient turn (idempotent on `inbound.update_id`)."""
         ...
 
+    def fallback(self, inbound: Inbound) -> Turn:
+        """The failed-turn reply (with the emergency number) for an update not stored."""
+        ...
+
     async def delete_patient(self, *, user_id: int) -> Deletion:
         """Erase a patient's answers and personal data."""
         ...
@@ -45,6 +51,10 @@ class PatientService(Protocol):
         """Record that the patient blocked the bot."""
         ...
 
+    async def replay(self, *, user_id: int, language: str | None = None) -> Turn:
+        """What to send a patient whose last reply may have been lost."""
+        ...
+
     def message(self, key: str, language: str | None = None) -> str:
         """A `messages:` text of the active flow."""
         ...
@@ -52,6 +62,11 @@ class PatientService(Protocol):
     @property
     def languages(self) -> list[str]:
         """The active flow's languages, the default first."""
+        ...
+
+    @property
+    def failures(self) -> int:
+        """Failed turns since start."""
         ...
 
 
@@ -66,4 +81,14 @@ class ServiceSet(Protocol):
     @property
     def intake(self) -> PatientService:
         """The intake service."""
+        ...
+
+    @property
+    def database(self) -> Database:
+        """The database (the bot keeps its inbox there)."""
+        ...
+
+    @property
+    def sweeper(self) -> IdleSweeper:
+        """Closes idle intakes (run by the bot's housekeeping)."""
         ...

@@ -1,10 +1,16 @@
 """Webhook mode: a small tornado server that takes Telegram's posts and serves a health check.
 
 PTB's own webhook server cannot serve a health endpoint, rejects a JSON content type with a
-charset and logs the received update on errors, so this one replaces it. `POST <path>` (the
-path of `INTAKE_WEBHOOK_URL`) checks the `X-Telegram-Bot-Api-Secret-Token` header in constant
-time (403 otherwise) and queues the update for the `Application`; `GET /healthz` answers 200
-while the application runs, 503 otherwise. Nothing of a request body is ever logged.
+charset, buffers bodies of up to 100 MB before checking anything and logs the received update on
+errors, so this one replaces it. `POST <path>` (the path of `INTAKE_WEBHOOK_URL`) checks the
+`X-Telegram-Bot-Api-Secret-Token` header in constant time before reading the body (403
+otherwise, and the body is never read), reads at most `MAX_BODY` bytes (1 MB; Telegram's
+updates are a few KB), commits the update to the inbox and only then answers 200, so an
+update Telegram was told about is never lost. JSON that is not an update (`[]`, `null`, `1`,
+an object without an update id) gets 200 and is ignored: an error status would only make
+Telegram send it again. `GET /healthz` answers 200 while the application runs (503 otherwise),
+with the counts of failed turns and housekeeping (`bot.telegram.housekeeping.Vitals`).
+Nothing of a request body is ever logged.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import tornado.httpserver
 import tornado.web
 from telegram import Update
 
-from bot.telegram.application import AnyApplication
+from bot.telegram.application import AnyApplication, vitals_of
+from bot.telegram.inbox import InboxQueue
 
 _LOG = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
 HEALTH_PATH = "/healthz"
+MAX_BODY = 1024 * 1024  # bytes; Telegram's updates are a few KB
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,42 +60,67 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+@tornado.web.stream_request_body
 class UpdateReceiver(tornado.web.RequestHandler):
     """Accepts Telegram's webhook posts."""
 
-    def initialize(self, app: AnyApplication, secret: str) -> None:
-        """Tornado's per-request setup: the application to feed and the secret to check."""
+    def initialize(self, app: AnyApplication, queue: InboxQueue, secret: str) -> None:
+        """Tornado's per-request setup: the application, its inbox queue, the secret."""
         self.app = app
+        self.queue = queue
         self.secret = secret
+        self.chunks: list[bytes] = []
 
-    async def post(self) -> None:
-        """Check the secret, parse the update and queue it."""
+    def prepare(self) -> None:
+        """Check the secret from the headers, before a byte of the body is read."""
         given = self.request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
+
+    def data_received(self, chunk: bytes) -> None:
+        """Collect the body (the server refuses one over MAX_BODY before reading it)."""
+        self.chunks.append(chunk)
+
+    async def post(self) -> None:
+        """Parse the update, commit it to the inbox, then answer 200."""
+        body = b"".join(self.chunks)
         try:
-            update = Update.de_json(json.loads(self.request.body), self.app.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            _LOG.warning("webhook body rejected: %s", type(exc).__name__)
+            data = json.loads(body)
+        except ValueError:
+            _LOG.warning("webhook body rejected: not JSON")
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST) from None
-        await self.app.update_queue.put(update)
+        update = _update_of(data, self.app)
+        if update is not None:
+            await self.queue.receive(update, body)
         self.set_status(HTTPStatus.OK)
 
     def log_exception(self, *args: object) -> None:
         """Tornado would log the request; the status code says enough."""
 
 
+def _update_of(data: object, app: AnyApplication) -> Update | None:
+    """The update in a posted JSON value, or None for anything else (ignored)."""
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        _LOG.info("webhook post ignored: not an update")
+        return None
+    try:
+        return Update.de_json(data, app.bot)
+    except (ValueError, TypeError, KeyError) as exc:
+        _LOG.warning("webhook update %s ignored: %s", data["update_id"], type(exc).__name__)
+        return None
+
+
 class Health(tornado.web.RequestHandler):
-    """Answers load balancers and orchestrators."""
+    """Answers load balancers, orchestrators and operators."""
 
     def initialize(self, app: AnyApplication) -> None:
         """Tornado's per-request setup."""
         self.app = app
 
     def get(self) -> None:
-        """200 while the application is running, 503 otherwise."""
+        """200 while the application is running, 503 otherwise; the vitals either way."""
         self.set_status(HTTPStatus.OK if self.app.running else HTTPStatus.SERVICE_UNAVAILABLE)
-        self.finish({"running": self.app.running})
+        self.finish({"running": self.app.running, **vitals_of(self.app).snapshot()})
 
 
 def webhook_server(
@@ -95,13 +128,13 @@ def webhook_server(
     config: WebhookConfig,
 ) -> tornado.httpserver.HTTPServer:
     """A started HTTP server feeding `app` (call `.stop()` to stop accepting)."""
+    if not isinstance(app.update_queue, InboxQueue):
+        raise TypeError("the application was not built by build_application (no inbox)")
+    receiver = {"app": app, "queue": app.update_queue, "secret": config.secret}
     routes = tornado.web.Application(
-        [
-            (HEALTH_PATH, Health, {"app": app}),
-            (config.path, UpdateReceiver, {"app": app, "secret": config.secret}),
-        ]
+        [(HEALTH_PATH, Health, {"app": app}), (config.path, UpdateReceiver, receiver)]
     )
-    server = tornado.httpserver.HTTPServer(routes)
+    server = tornado.httpserver.HTTPServer(routes, max_body_size=MAX_BODY)
     server.listen(config.port, address=config.host)
     return server
 

@@ -1,11 +1,16 @@
 """The intake service: one patient update in, one `Turn` out, in one database transaction.
 
-Transport-neutral: the terminal chat and the Telegram bot both call `handle`. A repeated update
-id changes nothing. Nothing is stored before the patient consents; the session row is created
-when consent is given. When an intake ends (completed, or escalated by an emergency) exactly
-one review item is queued with the most urgent level raised, and the review chat is owed a
-message through the outbox. Blocking database work runs in a worker thread so the event loop
-is never held for longer than one turn.
+Transport-neutral: the terminal chat and the Telegram bot both call `handle`. The turn first
+claims its update in the inbox (`storage.inbox.claim`): a repeated update changes nothing, and
+an update whose patient has an older one still pending is deferred, so one patient's updates
+apply in order across processes. Nothing is stored before the patient consents; the session row
+is created when consent is given. When an intake ends (completed, or escalated by an
+emergency) its one review item is queued with the most urgent level raised; a same-day flag
+queues it at once, mid-intake, and the end then updates it (see `flows.intake.referral`). Text
+after the end is still screened and its flags reach the clinicians (`flows.intake.after_end`).
+Any failure answers the patient anyway, with the emergency number (`flows.intake.failsafe`).
+Blocking database work runs in a worker thread so the event loop is never held for longer
+than one turn.
 """
 
 from __future__ import annotations
@@ -23,21 +28,30 @@ from flows.analytics.tally import Before, Progress
 from flows.engine.conversation.alerts import URGENT, Outcome
 from flows.engine.conversation.parsing import Accepted, parse
 from flows.engine.conversation.prompts import Placeholders, PromptBuilder
-from flows.engine.conversation.state import ACTIVE, CANCELLED, ESCALATED, IntakeState
+from flows.engine.conversation.state import (
+    ACTIVE,
+    CANCELLED,
+    COMPLETED,
+    ESCALATED,
+    IntakeState,
+)
 from flows.engine.conversation.turns import Conversation
-from flows.engine.conversation.values import Action, ActionKind, Inbound, Turn
-from flows.engine.safety.flags import priority
+from flows.engine.conversation.values import ActionKind, Inbound, Turn
+from flows.intake.after_end import ENDED_STATUSES, answer_after_end
 from flows.intake.counting import TurnCounts, new_progress
+from flows.intake.failsafe import FailSafe
 from flows.intake.patient_data import Deletion, PatientData
-from flows.intake.sessions import restore_state
+from flows.intake.referral import Referral, refer
+from flows.intake.replay import replay
+from flows.intake.sessions import open_session, restore_state
 from flows.registry import FlowRegistry
-from storage import intakes, queue
+from storage import inbox, intakes, queue
 from storage.database import Database
-from storage.tables import IntakeSession, Patient, ProcessedUpdate, ReviewItem, utcnow
+from storage.tables import IntakeSession, Patient, ReviewItem, utcnow
 
 log = logging.getLogger(__name__)
 
-ENDED_STATUSES = {"completed", "escalated"}
+QUEUED_AT_ONCE = frozenset({"same_day"})  # mid-intake levels the clinicians hear of at once
 
 
 @dataclass
@@ -52,6 +66,7 @@ class _Context:
     state: IntakeState
     stored: dict[str, object]  # the answers as loaded, to write only what changed
     progress: Progress  # what the intake counts remember of this intake
+    raised: dict[str, str]  # the flags raised before this turn
     counts: TurnCounts = field(default_factory=TurnCounts)
 
 
@@ -65,12 +80,17 @@ class IntakeService:
         registry: FlowRegistry,
         booking_url: str,
         emergency_number: str,
+        claimant: str | None = None,
     ) -> None:
         self.database = database
         self.registry = registry
         self.booking_url = booking_url
         self.emergency_number = emergency_number
+        self.claimant = claimant  # this process's name in the inbox (it sends the replies)
         self.patients = PatientData(database=database, registry=registry, places=self._places)
+        self.failsafe = FailSafe(
+            registry=registry, places=lambda: self._places(None), language=self._language
+        )
         self.on_queued: Callable[[], None] | None = None  # wakes the review-chat delivery
 
     async def handle(self, inbound: Inbound) -> Turn:
@@ -78,25 +98,39 @@ class IntakeService:
         return await asyncio.to_thread(self.handle_sync, inbound)
 
     def handle_sync(self, inbound: Inbound) -> Turn:
-        """Apply one patient update in one transaction."""
+        """Apply one patient update in one transaction; a failure still answers the patient."""
+        flags = self.failsafe.screen(inbound)  # before anything that can fail
+        try:
+            return self._handle(inbound)
+        except Exception as exc:
+            return self.failsafe.fallback(inbound, flags, exc)
+
+    @property
+    def failures(self) -> int:
+        """Failed turns since start (each answered with the fallback)."""
+        return self.failsafe.failures
+
+    def fallback(self, inbound: Inbound) -> Turn:
+        """The failed-turn reply for an update that could not even be stored (counted)."""
+        return self.failsafe.fallback(inbound, self.failsafe.screen(inbound))
+
+    def _handle(self, inbound: Inbound) -> Turn:
         try:
             return self._handle_once(inbound)
         except IntegrityError:
-            # Another instance applied the same update id concurrently: a duplicate.
-            if inbound.update_id is not None and self._seen(inbound.update_id):
-                return Turn(duplicate=True)
-            raise
-
-    def _seen(self, update_id: int) -> bool:
-        with self.database.transaction() as tx:
-            return tx.get(ProcessedUpdate, update_id) is not None
+            # A concurrent turn of this patient committed first (one active intake, one row
+            # per update): run again on what it committed.
+            return self._handle_once(inbound)
 
     def _handle_once(self, inbound: Inbound) -> Turn:
         with self.database.transaction() as tx:
-            if inbound.update_id is not None and not intakes.claim_update(
-                tx, update_id=inbound.update_id
-            ):
-                return Turn(duplicate=True)
+            if inbound.update_id is not None:
+                claim = inbox.claim(
+                    tx, update_id=inbound.update_id, chat_id=inbound.user_id, owner=self.claimant
+                )
+                if claim is not inbox.Claim.CLAIMED:
+                    deferred = claim is inbox.Claim.DEFERRED
+                    return Turn(duplicate=not deferred, deferred=deferred)
             ctx = self._load(tx, inbound)
             turn = self._apply(ctx)
             ctx.counts.save(tx)
@@ -129,7 +163,8 @@ class IntakeService:
             conversation = self.registry.active_conversation()
             state = conversation.new_state(self._opening_language(inbound, patient))
             progress = new_progress(conversation)
-        return _Context(tx, inbound, patient, record, conversation, state, stored, progress)
+        raised = dict(state.raised)
+        return _Context(tx, inbound, patient, record, conversation, state, stored, progress, raised)
 
     def _opening_language(self, inbound: Inbound, patient: Patient | None) -> str:
         """The language of a patient with no intake in progress.
@@ -147,7 +182,7 @@ class IntakeService:
             return self._restart(ctx, active)
         if not active:
             return self._before_consent(ctx)
-        if _pressed(action) and action.session_id != ctx.record.id:  # type: ignore[union-attr]
+        if action.bound and action.session_id != ctx.record.id:  # type: ignore[union-attr]
             return Turn(stale=True, session_id=ctx.record.id)  # type: ignore[union-attr]
         places = self._places(ctx.record)
         before = Before.of(ctx.state)
@@ -171,11 +206,10 @@ class IntakeService:
         """A patient with no intake in progress: nothing is stored until they consent."""
         action = ctx.inbound.action
         places = self._places(None)
-        if _pressed(action) and action.session_id not in (None, 0):
+        if self._is_after_end(ctx):
+            return self._after_end(ctx)
+        if action.bound and action.session_id not in (None, 0):
             return Turn(stale=True)
-        finished = ctx.record is not None and ctx.record.status in ENDED_STATUSES
-        if action.kind == ActionKind.TEXT and finished and not self._answers_start(ctx):
-            return self._after_end(ctx, places)
         if action.kind in (ActionKind.START, ActionKind.STATUS, ActionKind.BACK):
             if action.kind == ActionKind.START:
                 ctx.counts.opening(ctx.conversation)
@@ -193,12 +227,26 @@ class IntakeService:
             self._keep_language(ctx)
         return _turn(outcome, ctx.state, ctx.record)
 
-    def _answers_start(self, ctx: _Context) -> bool:
-        """Whether typed text answers the first question (a new intake after an ended one)."""
-        flow = ctx.conversation.flow
-        text = ctx.inbound.action.text or ""
-        parsed = parse(flow.steps[flow.start], text, flow, self._answer_language(ctx))
-        return isinstance(parsed, Accepted)
+    def _is_after_end(self, ctx: _Context) -> bool:
+        """Input for an ended intake: text (not starting a new one), an old edit, its Yes/No.
+
+        After /cancel or /restart only text that raises a red flag counts: anything else is
+        the start of a new intake, as before.
+        """
+        record, action = ctx.record, ctx.inbound.action
+        if record is None or record.status not in (*ENDED_STATUSES, CANCELLED):
+            return False
+        if action.kind == ActionKind.TEXT:
+            flow, text = ctx.conversation.flow, action.text or ""
+            first = parse(flow.steps[flow.start], text, flow, self._answer_language(ctx))
+            if isinstance(first, Accepted):
+                return False
+            return record.status != CANCELLED or bool(self.failsafe.screen(ctx.inbound))
+        if record.status == CANCELLED:
+            return False
+        if action.kind == ActionKind.CONFIRM:
+            return action.session_id == record.id
+        return action.kind == ActionKind.SCREEN
 
     def _answer_language(self, ctx: _Context) -> str:
         """The language typed text answers the first question in (the patient's, else another)."""
@@ -213,10 +261,21 @@ class IntakeService:
             patient.language = ctx.state.language
             ctx.tx.add(patient)
 
-    def _after_end(self, ctx: _Context, places: Placeholders) -> Turn:
-        """Text after an intake ended: still screened for red flags, else a short reminder."""
-        text = ctx.inbound.action.text or ""
-        return _turn(ctx.conversation.after_end(ctx.state, text, places), ctx.state, None)
+    def _after_end(self, ctx: _Context) -> Turn:
+        """Text after an intake ended: screened, and any red flag stored and referred."""
+        assert ctx.record is not None
+        late = answer_after_end(
+            ctx.tx,
+            record=ctx.record,
+            patient=ctx.patient,
+            inbound=ctx.inbound,
+            registry=self.registry,
+            sealer=self.database.sealer,
+            places=self._places(ctx.record),
+        )
+        if late.referral is not None:
+            self._wake_after_commit(ctx.tx, late.referral)
+        return late.turn
 
     def _restart(self, ctx: _Context, active: bool) -> Turn:
         if active and ctx.record is not None:
@@ -237,38 +296,16 @@ class IntakeService:
         return ctx.state.answers.get(consent.step) == consent.accept
 
     def _open_session(self, ctx: _Context) -> None:
-        profile, flow = ctx.inbound.profile, ctx.conversation.flow
-        if ctx.patient is None:
-            ctx.patient = intakes.create_patient(
-                ctx.tx,
-                telegram_user_id=ctx.inbound.user_id,
-                language=ctx.state.language,
-                display_name=profile.display_name,
-                username=profile.username,
-                sealer=self.database.sealer,
-            )
-        else:
-            self._refresh_patient(ctx)
-        ctx.record = IntakeSession(
-            patient_id=_id(ctx.patient),
-            flow_id=flow.id,
-            flow_version=flow.version,
-            current_step=ctx.state.step,
-            source=ctx.inbound.source,
+        ctx.patient, ctx.record = open_session(
+            ctx.tx,
+            patient=ctx.patient,
+            inbound=ctx.inbound,
+            state=ctx.state,
+            flow=ctx.conversation.flow,
+            sealer=self.database.sealer,
         )
-        ctx.tx.add(ctx.record)
-        ctx.tx.flush()
         self._audit(ctx, "intake.started")
         ctx.counts.consented(ctx.conversation)
-
-    def _refresh_patient(self, ctx: _Context) -> None:
-        patient, profile, sealer = ctx.patient, ctx.inbound.profile, self.database.sealer
-        assert patient is not None
-        patient.display_name = sealer.seal_optional(profile.display_name)
-        patient.username = sealer.seal_optional(profile.username)
-        patient.language, patient.consented_at = ctx.state.language, utcnow()
-        patient.unreachable = False
-        ctx.tx.add(patient)
 
     def _save(self, ctx: _Context) -> None:
         record, state = ctx.record, ctx.state
@@ -284,26 +321,35 @@ class IntakeService:
         record.state = {**state.to_record(), "progress": ctx.progress.to_record()}
         record.updated_at = utcnow()
         self._keep_language(ctx)
+        ctx.tx.add(record)
         if state.ended and record.ended_at is None:
             record.ended_at = record.updated_at
             self._finish(ctx)
-        ctx.tx.add(record)
+        elif not state.ended and QUEUED_AT_ONCE & _new_levels(ctx):
+            self._refer(ctx)  # the patient was told to get help today: clinicians hear of it now
 
     def _finish(self, ctx: _Context) -> None:
         record, state = ctx.record, ctx.state
         assert record is not None
         self._audit(ctx, f"intake.{state.status}")
-        if state.status not in ENDED_STATUSES:
-            return
+        if state.status in (COMPLETED, ESCALATED):
+            self._refer(ctx)
+
+    def _refer(self, ctx: _Context) -> None:
+        """Open or update the intake's review item with every flag raised so far."""
+        record, state = ctx.record, ctx.state
+        assert record is not None
         flags = [state.flags.get(f) or {"id": f, "level": lvl} for f, lvl in state.raised.items()]
-        item = queue.queue_review(
-            ctx.tx, session_id=_id(record), priority=priority(state.raised), red_flags=flags
-        )
-        queue.enqueue(ctx.tx, topic="review_item", ref_id=_id(item))
-        log.info("intake.queued session=%s review=%s", record.id, item.id)
+        actor = f"patient:{ctx.inbound.user_id}"
+        referral = refer(ctx.tx, session_id=_id(record), flags=flags, actor=actor)
+        log.info("intake.queued session=%s review=%s", record.id, referral.item_id)
+        self._wake_after_commit(ctx.tx, referral)
+
+    def _wake_after_commit(self, tx: Session, referral: Referral) -> None:
+        """Wake the review-chat delivery once the item is committed (so the worker sees it)."""
         notify = self.on_queued
-        if notify is not None:  # after the commit, so the woken worker sees the new row
-            event.listen(ctx.tx, "after_commit", lambda _tx: notify(), once=True)
+        if notify is not None:
+            event.listen(tx, "after_commit", lambda _tx: notify(), once=True)
 
     def _audit(self, ctx: _Context, action: str) -> None:
         queue.audit(
@@ -357,20 +403,21 @@ class IntakeService:
         """Note that the patient blocked the bot; their intake stays for the clinician."""
         await asyncio.to_thread(self.patients.mark_unreachable, user_id=user_id)
 
+    async def replay(self, *, user_id: int, language: str | None = None) -> Turn:
+        """What to send a patient whose last reply may have been lost (see `replay`)."""
+        return await asyncio.to_thread(
+            replay,
+            database=self.database,
+            registry=self.registry,
+            places=self._places,
+            user_id=user_id,
+            language=self._language(language),
+        )
 
-_BUTTONS = {
-    ActionKind.CHOOSE,
-    ActionKind.TOGGLE,
-    ActionKind.DONE,
-    ActionKind.SKIP,
-    ActionKind.CONFIRM,
-}
 
-
-def _pressed(action: Action) -> bool:
-    """Whether the action is a button press bound to a session (a /language pick included)."""
-    picked = action.kind == ActionKind.LANGUAGE and action.option_index is not None
-    return action.kind in _BUTTONS or picked
+def _new_levels(ctx: _Context) -> set[str]:
+    """Levels of the flags this turn raised (or raised further)."""
+    return {lvl for flag, lvl in ctx.state.raised.items() if ctx.raised.get(flag) != lvl}
 
 
 def _turn(outcome: Outcome, state: IntakeState, record: IntakeSession | None) -> Turn:

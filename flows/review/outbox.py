@@ -9,6 +9,8 @@ Each row handed out is leased (its next try moved `LEASE_SECONDS` ahead in the s
 conditional update that checks it is still due), so several bot instances sharing one
 database never deliver the same row twice at once.
 Cards are rendered when they are sent, so a late card already shows the item's current status.
+A `review_raised` row (an item's priority rose to same-day or emergency) always sends a new
+card, which then becomes the card later edits go to.
 """
 
 from __future__ import annotations
@@ -132,9 +134,10 @@ class ReviewOutbox:
             return replace(skip, kind="edit", text=WITHDRAWN_TEXT.format(id=item.id))
         if row.topic != "review_item" and item.review_message_id is None:
             return skip  # the card, when it goes, shows the current state
+        fresh = item.review_message_id is None or row.topic == "review_raised"
         return replace(
             skip,
-            kind="send" if item.review_message_id is None else "edit",
+            kind="send" if fresh else "edit",
             text=self._card(tx, item),
             buttons=BUTTONS.get(item.status, ()),
         )

@@ -73,7 +73,7 @@ def to_record(tx: Session, item: ReviewItem, sealer: Sealer) -> ReviewRecord:
         red_flags=tuple(RaisedFlag.from_stored(f) for f in item.red_flags),
         flow_id=intake.flow_id if intake else "?",
         flow_version=intake.flow_version if intake else 0,
-        intake_status=intake.status if intake else "?",
+        intake_status=intake_status(intake.status) if intake else "?",
         queued_at=item.created_at,
         started_at=intake.started_at if intake else None,
         ended_at=intake.ended_at if intake else None,
@@ -86,6 +86,15 @@ def to_record(tx: Session, item: ReviewItem, sealer: Sealer) -> ReviewRecord:
         note=sealer.unseal_optional(item.note),
         callback_phone=sealer.unseal_optional(intake.callback_phone) if intake else None,
     )
+
+
+def intake_status(session_status: str) -> str:
+    """The intake's status as clinicians read it: an abandoned intake is `incomplete`, one
+    still running (queued early for a same-day flag) is `in_progress`."""
+    return INTAKE_STATUS.get(session_status, session_status)
+
+
+INTAKE_STATUS = {"abandoned": "incomplete", "active": "in_progress"}
 
 
 def load_answers(tx: Session, item: ReviewItem, sealer: Sealer) -> dict[str, Any]:

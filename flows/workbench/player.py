@@ -207,9 +207,12 @@ class Player:
         if text.startswith("/"):
             self._command(text, line)
         elif self.state.ended:
-            fresh = self.conversation.new_state(self.language)
             self.run.moves.append(Move("type", None, text))
-            self._show(self.conversation.after_end(fresh, text, PLACES).prompts)
+            action = Action(ActionKind.TEXT, text=text)
+            out = self.conversation.after_end(self.state, action, PLACES)
+            self._show(out.prompts)
+            for flag, level in out.flagged.items():
+                self.run.raised[flag] = Raised(level, self.state.step)
         else:
             self._type(self.state.step, text)
 

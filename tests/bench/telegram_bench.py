@@ -35,7 +35,9 @@ from bot.composition import Services, build_services
 from bot.settings import Settings
 from bot.telegram.application import build_application
 from flows.engine.format.model import Flow
+from flows.intake.abandonment import IdleSweeper
 from flows.intake.service import IntakeService
+from storage.database import Database
 from tests.bench.crowd import BOOKING_MARKER, run_crowd
 from tests.bot.fake_bot_api import TOKEN
 
@@ -107,6 +109,8 @@ class Retargeted:
 
     settings: Settings
     intake: IntakeService
+    database: Database
+    sweeper: IdleSweeper
 
 
 def intake_app(services: Services) -> Any:
@@ -114,7 +118,8 @@ def intake_app(services: Services) -> Any:
 
     def make(base_url: str) -> Any:
         settings = services.settings.model_copy(update={"telegram_api_url": base_url})
-        return build_application(Retargeted(settings, services.intake), rates=None)
+        retargeted = Retargeted(settings, services.intake, services.database, services.sweeper)
+        return build_application(retargeted, rates=None)
 
     return make
 

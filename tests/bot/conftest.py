@@ -39,9 +39,9 @@ class RunningBot:
     services: Services
     patients: dict[int, SimulatedPatient] = field(default_factory=dict)
 
-    async def settle(self) -> None:
+    async def settle(self, timeout: float = 10) -> None:
         """Wait until every injected update has been fetched and fully handled."""
-        await self.fake.delivered()
+        await self.fake.delivered(timeout)
         await self.app.update_queue.join()
 
     async def say(self, user: int, text: str) -> int:
@@ -142,10 +142,12 @@ async def run_app(app: AnyApplication, fake: FakeBotApi, services: Services) -> 
 
 
 async def stop_bot(bot: RunningBot) -> None:
-    """Stop polling, finish pending updates, shut the Application down."""
+    """Stop polling, finish pending updates, run the post-stop hooks, shut the Application down."""
     assert bot.app.updater is not None
     await bot.app.updater.stop()
     await bot.app.stop()
+    if bot.app.post_stop is not None:
+        await bot.app.post_stop(bot.app)
     await bot.app.shutdown()
 
 

@@ -28,6 +28,7 @@ from bot.telegram.webhook import SECRET_HEADER
 from tests.bot.fake_bot_api import TOKEN, FakeBotApi
 from tests.bot.fake_telegram_objects import entities, message_base
 from tests.bot.test_telegram_webhook import free_port
+from tests.conftest import BOOKING_URL
 from tests.flows.conftest import FlowText, mini_flow_text
 
 CLI = Path(sys.executable).parent / "intake-bot"
@@ -78,6 +79,7 @@ def start(tmp_path: Path, fake: FakeBotApi, **env: str) -> BotProcess:
         "INTAKE_FLOWS_DIR": str(flows),
         "INTAKE_FLOW": "mini",
         "INTAKE_FLOW_WATCH_SECONDS": "0.2",
+        "INTAKE_BOOKING_URL": BOOKING_URL,  # the placeholder link is refused on Telegram
         **env,
     }
     with log.open("wb") as sink:

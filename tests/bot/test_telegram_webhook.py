@@ -8,16 +8,24 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import typer
 
 from bot.cli.run import webhook_config
 from bot.composition import Services
+from bot.preflight import Mode, problems
 from bot.settings import Settings
 from bot.telegram.application import build_application
-from bot.telegram.webhook import SECRET_HEADER, WebhookConfig, parse_listen, serve_webhook
+from bot.telegram.webhook import (
+    MAX_BODY,
+    SECRET_HEADER,
+    WebhookConfig,
+    parse_listen,
+    serve_webhook,
+)
+from storage import inbox
 from tests.bot.conftest import FAST
 from tests.bot.fake_bot_api import FakeBotApi
 
@@ -55,7 +63,7 @@ class Webhook:
     stop: asyncio.Event
     task: asyncio.Task[None]
 
-    async def post(self, body: dict[str, Any], secret: str | None, **headers: str) -> int:
+    async def post(self, body: Any, secret: str | None, **headers: str) -> int:
         """POST an update as Telegram would; returns the status code."""
         if secret is not None:
             headers[SECRET_HEADER] = secret
@@ -121,7 +129,7 @@ async def test_health_endpoint_answers(webhook: Webhook) -> None:
     async with httpx.AsyncClient() as client:
         reply = await client.get(webhook.health)
     assert reply.status_code == 200
-    assert reply.json() == {"running": True}
+    assert reply.json()["running"] is True
 
 
 async def test_malformed_body_is_a_bad_request(webhook: Webhook) -> None:
@@ -140,13 +148,16 @@ def test_listen_setting_is_host_and_port() -> None:
 
 
 def test_webhook_mode_needs_a_secret() -> None:
-    """INTAKE_WEBHOOK_URL without INTAKE_WEBHOOK_SECRET stops start-up (exit code 2)."""
+    """INTAKE_WEBHOOK_URL without INTAKE_WEBHOOK_SECRET is a start-up problem (exit code 2)."""
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, telegram_token="1:x", webhook_url="https://bot.example/telegram"
+        _env_file=None,
+        telegram_token="1:x",
+        webhook_url="https://bot.example/telegram",
+        booking_url="https://c.example/book",
     )
-    with pytest.raises(typer.Exit) as stopped:
-        webhook_config(settings)
-    assert stopped.value.exit_code == 2
+    assert problems(settings, Mode(telegram=True)) == [
+        "setting INTAKE_WEBHOOK_SECRET: required in webhook mode"
+    ]
 
 
 def test_webhook_settings_become_the_server_config() -> None:
@@ -168,3 +179,66 @@ def test_webhook_settings_become_the_server_config() -> None:
         SECRET,
     )
     assert webhook_config(Settings(_env_file=None, telegram_token="1:x")) is None  # type: ignore[call-arg]
+
+
+def raw_post(url: str, headers: dict[str, str], body: bytes, *, declared: int) -> bytes:
+    """POST over a plain socket, declaring `declared` bytes but sending only `body`; the reply."""
+    split = urlsplit(url)
+    lines = [f"POST {split.path} HTTP/1.1", f"Host: {split.netloc}", f"Content-Length: {declared}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection((split.hostname or "", split.port or 80), timeout=5) as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        return conn.recv(65536)
+
+
+async def test_a_wrong_secret_is_refused_before_the_body_is_read(webhook: Webhook) -> None:
+    """A post without the secret is answered 403 after its headers, whether it declares 80 MB
+    or 900 KB (under the cap): the reply comes while most of the body was never sent."""
+    for declared in (80 * 1024 * 1024, 900 * 1024):
+        reply = await asyncio.to_thread(
+            raw_post, webhook.url, {SECRET_HEADER: "wrong"}, b"x" * 1024, declared=declared
+        )
+        assert reply.startswith(b"HTTP/1.1 403")
+
+
+async def test_a_body_over_one_megabyte_is_refused(webhook: Webhook, fake_api: FakeBotApi) -> None:
+    """With the right secret, a body declared over 1 MB is refused before it is read."""
+    declared = MAX_BODY + 1
+    reply = await asyncio.to_thread(
+        raw_post, webhook.url, {SECRET_HEADER: SECRET}, b"{", declared=declared
+    )
+    assert reply.startswith(b"HTTP/1.1 400")
+    assert await webhook.post(start_update(30), SECRET) == 200  # the server is fine
+
+
+@pytest.mark.parametrize("body", [[], None, 1, "update", {}, {"update_id": "7"}])
+async def test_json_that_is_no_update_is_acknowledged_and_ignored(
+    webhook: Webhook, fake_api: FakeBotApi, body: Any
+) -> None:
+    """`[]`, `null`, `1`, ... get 200 (an error would make Telegram resend them) and change
+    nothing."""
+    assert await webhook.post(body, SECRET) == 200
+    assert await webhook.post(start_update(40), SECRET) == 200
+    webhook.stop.set()
+    await webhook.task
+    assert len(fake_api.messages_to(PATIENT)) == 1  # only the real update was answered
+
+
+async def test_an_update_is_committed_before_it_is_acknowledged(
+    webhook: Webhook, services: Services
+) -> None:
+    """When the 200 arrives the update is already in the inbox (a crash now loses nothing)."""
+    assert await webhook.post(start_update(50), SECRET) == 200
+    with services.database.reading() as tx:
+        assert inbox.status_of(tx, update_id=50) in (inbox.PENDING, inbox.DONE)
+    assert await webhook.post(start_update(50), SECRET) == 200  # a repeat: acknowledged
+
+
+async def test_health_reports_failures_and_housekeeping(webhook: Webhook) -> None:
+    """/healthz carries the counters operators watch, starting at zero."""
+    async with httpx.AsyncClient() as client:
+        figures = (await client.get(webhook.health)).json()
+    assert figures["running"] is True
+    assert figures["failed_turns"] == 0
+    assert figures["unsaved_updates"] == 0
+    assert "abandoned_intakes" in figures

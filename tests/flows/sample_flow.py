@@ -137,6 +137,7 @@ def sample_flow_data() -> dict[str, Any]:
                 "label": "Bleeding on NSAIDs",
                 "when": {"answer": "nsaids", "equals": "yes"},
                 "message": "Call today.",
+                "after_end": "Call today (told after the end).",
             },
             {
                 "id": "family_history",
@@ -160,7 +161,10 @@ def sample_flow_data() -> dict[str, Any]:
                 "reason": "Family history of coeliac disease.",
             },
         ],
-        "messages": {name: f"[{name}]" for name in Messages.model_fields},
+        "messages": {
+            **{name: f"[{name}]" for name in Messages.model_fields},
+            "turn_failed": "[turn_failed] {emergency_number}",
+        },
     }
 
 

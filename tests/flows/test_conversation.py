@@ -284,3 +284,30 @@ def test_rectal_bleeding_age_threshold(bundled: Conversation, age: str, raised: 
     safety_answers(chat, age=age)
     chat.say("None of these", "2")
     assert ("rectal_bleeding_50" in chat.state.raised) is raised
+
+
+def test_two_patients_in_the_same_state_share_the_machine_safely(bundled: Conversation) -> None:
+    """Two patients at the same step with the same answers (every new patient at consent) are
+    attached to the one compiled machine at once, as two turns in two threads are: each is
+    detached on its own. (They once compared equal, so detaching one removed the other.)"""
+    first, second = bundled.new_state("en"), bundled.new_state("en")
+    with bundled.fm.attached(first):
+        with bundled.fm.attached(second):
+            assert bundled.fm.advance(second) is not None
+        assert first in bundled.fm.machine.models
+    assert first not in bundled.fm.machine.models
+    assert second not in bundled.fm.machine.models
+
+
+def test_an_edited_answer_counts_only_while_its_question_is_current(small: Conversation) -> None:
+    """Typed text bound to a step (an edit of the reply to that question) answers it while it
+    is asked; once the intake has moved on (another process applied the next answer) the same
+    text is only screened and changes nothing."""
+    chat = EngineChat(small)
+    chat.say("agree")
+    assert chat.state.step == "age"
+    moved_on = chat.act(Action(ActionKind.TEXT, text="40", step="consent"))
+    assert moved_on.prompts == []
+    assert chat.state.step == "age"
+    answered = chat.act(Action(ActionKind.TEXT, text="40", step="age"))
+    assert answered.answered_step == "age"

@@ -158,7 +158,10 @@ URGENT_NOW, URGENT_TODAY, WARNING_SIGNS = 4, 7, 8  # lines of routine.txt
 def test_an_ended_intake_queues_exactly_one_review_item(
     service: IntakeService, database: Database, lines: list[str], priority: str, flags: list[str]
 ) -> None:
-    """Completed or escalated: one review item, with the most urgent level raised."""
+    """Completed or escalated: one review item, with the most urgent level raised.
+
+    A same-day flag queues the item when it is raised; the end then updates that item.
+    """
     last = play(service, lines)
     assert last.ended
     [item] = rows(database, ReviewItem)
@@ -167,9 +170,10 @@ def test_an_ended_intake_queues_exactly_one_review_item(
     [session] = rows(database, IntakeSession)
     assert item.session_id == session.id
     assert session.status == ("escalated" if priority == "emergency" else "completed")
-    assert [(m.topic, m.ref_id) for m in rows(database, OutboxMessage)] == [
-        ("review_item", item.id)
-    ]
+    owed = [("review_item", item.id)]
+    if priority == "same_day":
+        owed.append(("review_update", item.id))
+    assert [(m.topic, m.ref_id) for m in rows(database, OutboxMessage)] == owed
     say(service, USER, "thanks!")  # text after the end queues nothing more
     assert len(rows(database, ReviewItem)) == 1
 

@@ -100,22 +100,28 @@ def stored_answers(service: IntakeService) -> dict[str, str]:
 
 
 def test_a_locked_database_fails_the_turn_cleanly_and_loses_nothing(
-    quick_service: IntakeService, database_url: str
+    quick_service: IntakeService, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """While another writer holds the lock a turn fails with a clear message; earlier answers
-    stay, and the same update, delivered again once the lock is gone, is applied."""
+    """While another writer holds the lock a turn fails: the patient is told the clinic did not
+    receive it (with the emergency number), the failure is counted and logged without their
+    words; earlier answers stay, and the same update, delivered again once the lock is gone, is
+    applied."""
     service = quick_service
     say(service, 7, "I agree", update_id=1)
     say(service, 7, "34", update_id=2)
     before = stored_answers(service)
     other = hold_write_lock(database_url)
     try:
-        with pytest.raises(StorageError, match="locked by another process") as error:
-            say(service, 7, "Female", update_id=3)
-        assert "Female" not in str(error.value)
+        failed = say(service, 7, "Female", update_id=3)
     finally:
         other.rollback()
         other.close()
+    assert failed.failed
+    assert "has not received" in failed.prompts[-1].text
+    assert "999" in failed.prompts[-1].text
+    assert service.failsafe.failures == 1
+    assert "update_id=3 error=StorageError" in caplog.text
+    assert "Female" not in caplog.text
     assert stored_answers(service) == before
     retried = say(service, 7, "Female", update_id=3)
     assert not retried.duplicate

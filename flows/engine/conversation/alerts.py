@@ -36,6 +36,7 @@ class Outcome:
     moves: list[tuple[str, str]] = field(default_factory=list)  # `next` followed: (from, to)
     passed_over: list[str] = field(default_factory=list)  # steps whose `ask_when` was false
     minor: bool = False  # under the minimum age: nothing of the intake may be kept
+    flagged: dict[str, str] = field(default_factory=dict)  # after the end: flags raised/repeated
 
 
 def note_facts(state: IntakeState, found: ScreenResult) -> None:

@@ -189,6 +189,18 @@ class PromptBuilder:
             rule = next((r for r in self.flow.red_flags if r.level.value == level), rule)
         return Prompt(text=self.text(rule.message), kind=PromptKind.ESCALATION, level=level)
 
+    def after_end(self, flag_id: str, level: str) -> Prompt:
+        """The message of a flag raised after the intake ended: no more questions are promised.
+
+        An emergency gives its own message; other levels their `after_end` text (falling back
+        to `message`), chosen as `escalation` chooses when a modifier raised the level.
+        """
+        rule = self.flow.flag(flag_id)
+        if rule.level.value != level:
+            rule = next((r for r in self.flow.red_flags if r.level.value == level), rule)
+        text = rule.message if level == "emergency" else (rule.after_end or rule.message)
+        return Prompt(text=self.text(text), kind=PromptKind.ESCALATION, level=level)
+
     def progress(self, state: IntakeState) -> tuple[int, int]:
         """(this question's number, about how many questions in all)."""
         done = len(state.history)

@@ -17,7 +17,7 @@ ESCALATED = "escalated"
 CANCELLED = "cancelled"
 
 
-@dataclass
+@dataclass(eq=False)  # identity: the shared machine's model list must tell two patients apart
 class IntakeState:
     """Where a patient is in a flow and what they have said."""
 

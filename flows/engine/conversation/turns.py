@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flows.engine.conversation import epilogue
 from flows.engine.conversation.alerts import (
     Outcome,
     confirmed,
@@ -61,13 +62,10 @@ class Conversation:
         """The prompt(s) of the current step (start, resume, status)."""
         return [self._builder(state, places).question(state)]
 
-    def after_end(self, state: IntakeState, text: str, places: Placeholders) -> Outcome:
-        """Text typed after an intake ended, on a fresh `state`: screened for red flags only,
-        else answered with the `finished` notice."""
-        out = self.handle(state, Action(ActionKind.SCREEN, text=text), places)
-        if not out.prompts:
-            out.prompts.append(self._builder(state, places).notice("finished"))
-        return out
+    def after_end(self, state: IntakeState, action: Action, places: Placeholders) -> Outcome:
+        """Input after `state` ended: screened for red flags, which it keeps and reports, else
+        answered with a reminder (see `epilogue`)."""
+        return epilogue.after_end(self, state, action, places)
 
     def handle(self, state: IntakeState, action: Action, places: Placeholders) -> Outcome:
         """Apply one patient action to `state`."""
@@ -77,6 +75,8 @@ class Conversation:
             return out
         ui = self._builder(state, places)
         kind = action.kind
+        if kind == ActionKind.TEXT and action.step not in (None, state.step):
+            kind = ActionKind.SCREEN  # an edited answer to a question passed since: screen only
         if kind in (ActionKind.TEXT, ActionKind.SCREEN):
             self._on_text(state, action.text or "", ui, out, answer=kind == ActionKind.TEXT)
         elif kind == ActionKind.BACK:
@@ -176,9 +176,8 @@ class Conversation:
         out.prompts.append(Prompt(text=ui.message("minor", age=minimum.age), kind=PromptKind.END))
         return True
 
-    def _typed_confirm(
-        self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome
-    ) -> None:
+    def confirm_reply(self, state: IntakeState, text: str, ui: PromptBuilder) -> str | None:
+        """'yes' or 'no' when typed text answers the pending "Just to check" question."""
         fact = state.pending_confirm
         assert fact is not None
         labels = ui.confirm(state, fact).choices
@@ -186,6 +185,14 @@ class Conversation:
         if value is None:
             yes_no = parse(_YES_NO_STEP, text, self.flow, state.language)
             value = yes_no.value if isinstance(yes_no, Accepted) else None
+        return value
+
+    def _typed_confirm(
+        self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome
+    ) -> None:
+        fact = state.pending_confirm
+        assert fact is not None
+        value = self.confirm_reply(state, text, ui)
         if value is None:
             out.prompts.append(ui.confirm(state, fact))
             return

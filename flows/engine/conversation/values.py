@@ -67,6 +67,11 @@ class ActionKind(StrEnum):
     LANGUAGE = "language"  # switch language: option_index picks one of the flow's; None asks
 
 
+BUTTON_KINDS = frozenset(
+    {ActionKind.CHOOSE, ActionKind.TOGGLE, ActionKind.DONE, ActionKind.SKIP, ActionKind.CONFIRM}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     """A patient's input in channel-neutral form.
@@ -84,6 +89,19 @@ class Action:
     step_index: int | None = None
     option_index: int | None = None
     language: str | None = None
+    step: str | None = None  # typed text answering a known question (an edit): its step
+
+    @property
+    def bound(self) -> bool:
+        """Whether this is a button press, which belongs to the intake it was shown in.
+
+        Back is a button too, unless typed (/back carries no session): a Back button of an
+        earlier intake is as stale as any other of its buttons; so is a /language pick.
+        """
+        if self.kind in (ActionKind.BACK, ActionKind.LANGUAGE):
+            pressed = self.session_id if self.kind == ActionKind.BACK else self.option_index
+            return pressed is not None
+        return self.kind in BUTTON_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +133,8 @@ class Turn:
     ended: bool = False
     escalation: str | None = None  # the highest red-flag level raised in this turn
     duplicate: bool = False  # the update was seen before; nothing changed
+    deferred: bool = False  # an older update of this patient waits to be applied first
+    failed: bool = False  # the turn failed; prompts are the fallback (nothing was stored)
     stale: bool = False  # a button of another step or intake; nothing changed
     answered_step: str | None = None  # the step this turn answered (renderers show it)
     answer_text: str | None = None  # the answer as the patient would read it

@@ -262,6 +262,11 @@ class RedFlag(Strict):
     when: Condition
     label: Text = Field(description="Short clinician-facing name of the flag.")
     message: Text = Field(description="What the patient is told when the flag is raised.")
+    after_end: Text | None = Field(
+        default=None,
+        description="What the patient is told when the flag is raised by text sent after the "
+        "intake ended (default: `message`). Promise no more questions: none will come.",
+    )
 
 
 class Modifier(Strict):
@@ -490,6 +495,17 @@ class Messages(Strict):
     menu_language: Text = Field(description="Telegram command menu: /language.")
     menu_mydata: Text = Field(description="Telegram command menu: /mydata.")
     menu_delete: Text = Field(description="Telegram command menu: /delete.")
+    turn_failed: Text = Field(
+        description="A turn failed: the clinic has not received the message. Placeholder: "
+        "{emergency_number} (required)."
+    )
+    flag_recorded: Text = Field(
+        description="After a red flag raised by text sent after the intake ended: it was added "
+        "to the intake and a clinician will be told."
+    )
+    intake_closed: Text = Field(
+        description="Text sent after an intake was closed for being idle too long."
+    )
 
 
 class TypedMessages(Strict):

@@ -26,6 +26,7 @@ from flows.engine.records.fhir_flags import build_flag_observations
 from flows.engine.records.record import ReviewRecord, step_label
 
 FHIR_RELEASE = "4.3.0"
+FHIR_STATUS = {"completed": "completed", "in_progress": "in-progress"}  # else: stopped
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 ITEM_TYPES = {
@@ -88,7 +89,7 @@ def build_response(
         "resourceType": "QuestionnaireResponse",
         "identifier": {"system": "urn:intake-bot:intake", "value": str(record.intake_id)},
         "questionnaire": f"{questionnaire_url(flow.id)}|{flow.version}",
-        "status": "completed" if record.intake_status == "completed" else "stopped",
+        "status": FHIR_STATUS.get(record.intake_status, "stopped"),
         "authored": (record.ended_at or record.queued_at).isoformat(),
         "item": items,
     }

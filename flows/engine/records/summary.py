@@ -195,7 +195,8 @@ def _provenance(record: ReviewRecord) -> str:
     return "\n".join(
         [
             *(phone if record.callback_phone else []),
-            f"Flow {record.flow_id} v{record.flow_version} · intake {record.intake_status}",
+            f"Flow {record.flow_id} v{record.flow_version} · intake "
+            f"{record.intake_status.replace('_', ' ')}",
             f"Started {timestamp(record.started_at)} · ended {timestamp(record.ended_at)}"
             f" · queued {timestamp(record.queued_at)}",
             f"Patient: {who} · Telegram id {telegram_id}",

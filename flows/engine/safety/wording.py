@@ -157,6 +157,9 @@ def _places(flow: Flow) -> Iterator[_Place]:
         yield from _texts(
             f"red_flags.{rule.id}", None, ("red_flags", index, "message"), rule.message
         )
+        if rule.after_end is not None:
+            after = ("red_flags", index, "after_end")
+            yield from _texts(f"red_flags.{rule.id}", None, after, rule.after_end)
     for index, phrase_rule in enumerate(flow.screening.red_flags):
         confirm = ("screening", "red_flags", index, "confirm")
         if phrase_rule.confirm is not None:

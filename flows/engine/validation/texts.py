@@ -111,12 +111,25 @@ def check_placeholders(ctx: Context) -> Iterator[Problem]:
         yield from _placeholders(
             ctx, ("red_flags", index, "message"), rule.message, PROMPT_PLACEHOLDERS
         )
+        if rule.after_end is not None:
+            path = ("red_flags", index, "after_end")
+            yield from _placeholders(ctx, path, rule.after_end, PROMPT_PLACEHOLDERS)
     for name, info in Messages.model_fields.items():
         allowed = frozenset(re.findall(r"\{(\w+)\}", info.description or ""))
         yield from _placeholders(ctx, ("messages", name), getattr(ctx.flow.messages, name), allowed)
         typed = getattr(ctx.flow.typed_messages, name, None)
         if typed is not None:
             yield from _placeholders(ctx, ("typed_messages", name), typed, allowed)
+
+
+def check_fallback_number(ctx: Context) -> Iterator[Problem]:
+    """`messages.turn_failed` gives the emergency number: a failed turn is never silent on it."""
+    text = ctx.flow.messages.turn_failed
+    variants = [((), text)] if isinstance(text, str) else [((k,), v) for k, v in text.items()]
+    for key, value in variants:
+        if "{emergency_number}" not in value:
+            path: YamlPath = ("messages", "turn_failed", *key)
+            yield ctx.problem(path, f"{dotted(path)}: must include {{emergency_number}}")
 
 
 def _placeholders(

@@ -36,6 +36,7 @@ from flows.engine.validation.graph import (
     check_unreachable,
 )
 from flows.engine.validation.texts import (
+    check_fallback_number,
     check_placeholders,
     check_screening_languages,
     check_translations,
@@ -202,5 +203,6 @@ CHECKS: tuple[Check, ...] = (
     check_translations,
     check_screening_languages,
     check_placeholders,
+    check_fallback_number,
     check_payloads,
 )

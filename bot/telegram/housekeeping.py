@@ -1,0 +1,157 @@
+"""Housekeeping in the running bot, and the figures operators read on /healthz.
+
+One asyncio task, started with the Application (a post-init hook, after the inbox's pending
+updates are queued again and lost replies resent) and stopped with it, does its jobs on their
+own clocks:
+
+- every `DELIVERED_SECONDS`: record which applied updates' replies went out (one statement);
+- every `SWEEP_SECONDS`: beat the instance's heartbeat, queue the updates left pending by an
+  instance that stopped beating (`bot.telegram.inbox`) and resend the replies it may have lost
+  (`bot.telegram.replay`);
+- every `idle_check` (a tenth of INTAKE_ABANDON_AFTER_HOURS, at most 15 minutes): close intakes
+  idle for longer than that as `abandoned` (`flows.intake.abandonment`);
+- every `PURGE_SECONDS`: delete inbox rows applied more than `KEEP_APPLIED` ago (Telegram
+  reuses update ids after a week of silence; an old row would swallow a new update).
+
+A job that fails (the database unreachable) is logged and tried again next time; the others go
+on. `Vitals` counts what went wrong and what was swept since start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.telegram.inbox import SWEEP_SECONDS, InboxQueue
+from bot.telegram.replay import Replayer
+from flows.intake.abandonment import IdleSweeper
+from storage import inbox
+from storage.database import Database
+
+_LOG = logging.getLogger(__name__)
+PURGE_SECONDS = 3600.0
+DELIVERED_SECONDS = 0.25  # how often delivered replies are recorded (one statement each time)
+KEEP_APPLIED = timedelta(days=7)
+MAX_IDLE_CHECK = 900.0
+VITALS = "vitals"  # key of the `Vitals` in `Application.bot_data`
+
+
+@dataclass
+class Vitals:
+    """What went wrong and what was swept since start (in-memory, per process)."""
+
+    failed_turns: Callable[[], int]  # the intake service's fail-safe count
+    inbox: InboxQueue
+    handler_failures: int = 0  # updates whose handlers raised (a reply failed, a command broke)
+    abandoned: int = 0
+    abandoned_queued: int = 0
+    purged: int = 0
+
+    def count_handler_failure(self) -> None:
+        """Count one update whose handlers raised."""
+        self.handler_failures += 1
+
+    def snapshot(self) -> dict[str, int]:
+        """The figures as JSON-ready numbers."""
+        return {
+            "failed_turns": self.failed_turns(),
+            "failed_handlers": self.handler_failures,
+            "unsaved_updates": self.inbox.write_failures,
+            "queued_updates": len(self.inbox.queued),
+            "abandoned_intakes": self.abandoned,
+            "abandoned_queued": self.abandoned_queued,
+            "purged_updates": self.purged,
+        }
+
+
+@dataclass
+class Housekeeping:
+    """The periodic jobs of one running bot."""
+
+    database: Database
+    queue: InboxQueue
+    sweeper: IdleSweeper
+    vitals: Vitals
+    replayer: Replayer
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _resends: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    @property
+    def idle_check(self) -> float:
+        """Seconds between idle sweeps: a tenth of the idle time, at most 15 minutes."""
+        return max(1.0, min(MAX_IDLE_CHECK, self.sweeper.idle.total_seconds() / 10))
+
+    async def start(self) -> None:
+        """Queue the inbox's pending updates again and resend replies this process may have
+        lost before it restarted; then run the jobs in the background."""
+        await self._guarded("inbox.resume", lambda: self.queue.resume(own=True))
+        self._resend(own=True)
+        self._task = asyncio.create_task(self._run(), name="housekeeping")
+
+    async def stop(self) -> None:
+        """Stop the jobs (one in flight is abandoned and runs again next start)."""
+        for task in [self._task, *self._resends]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = None
+        await self._guarded("inbox.delivered", self.queue.record_delivered)
+
+    async def _run(self) -> None:
+        jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
+            ("inbox.delivered", DELIVERED_SECONDS, self.queue.record_delivered),
+            ("inbox.adopt", SWEEP_SECONDS, self.adopt),
+            ("intake.idle_sweep", self.idle_check, self.sweep_idle),
+            ("inbox.purge", PURGE_SECONDS, self.purge),
+        ]
+        due = dict.fromkeys((name for name, _, _ in jobs), time.monotonic())
+        while True:
+            now = time.monotonic()
+            for name, every, job in jobs:
+                if now >= due[name]:
+                    await self._guarded(name, job)
+                    due[name] = time.monotonic() + every
+            await asyncio.sleep(max(0.05, min(due.values()) - time.monotonic()))
+
+    async def adopt(self) -> None:
+        """Beat the heartbeat; take over what instances that died left: updates and replies."""
+        await self.queue.resume()
+        self._resend(own=False)
+
+    def _resend(self, *, own: bool) -> None:
+        """Resend owed replies in the background (they wait for their patients' turns)."""
+        name = "reply.resend"
+        task = asyncio.create_task(self._guarded(name, lambda: self.replayer.resend(own=own)))
+        self._resends.add(task)
+        task.add_done_callback(self._resends.discard)
+
+    async def sweep_idle(self) -> None:
+        """Close idle intakes; count them."""
+        swept = await asyncio.to_thread(self.sweeper.sweep)
+        self.vitals.abandoned += swept.abandoned
+        self.vitals.abandoned_queued += swept.queued
+
+    async def purge(self) -> None:
+        """Delete inbox rows applied more than a week ago; count them."""
+
+        def purge_now() -> int:
+            with self.database.transaction() as tx:
+                before = datetime.now(UTC) - KEEP_APPLIED
+                return inbox.purge(tx, processed_before=before)
+
+        purged = await asyncio.to_thread(purge_now)
+        self.vitals.purged += purged
+        if purged:
+            _LOG.info("inbox.purged count=%s", purged)
+
+    async def _guarded(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await job()
+        except Exception as exc:  # the next round tries again; other jobs go on
+            _LOG.error("%s failed: %s", name, type(exc).__name__)

@@ -1,0 +1,231 @@
+"""The durable inbox, bot side: every update is committed before Telegram is told it arrived.
+
+`InboxQueue` is the Application's update queue. Its `put` (what PTB's Updater calls for each
+polled update; the webhook calls `receive` with the raw body) first commits the update to the
+inbox, one `INSERT`, then queues it in memory for the processor. Polling only confirms an
+offset on its next `getUpdates`, after every `put` of the batch returned, and the webhook
+answers 200 only after `receive` returned: a crash or `kill -9` loses nothing.
+
+Each row names the instance that queued it (`Settings.instance_name`: host and listening address,
+the same after a restart). Instances beat a heartbeat (`beat`); on start an instance takes
+back its own pending updates and those of instances that stopped beating, and every
+`SWEEP_SECONDS` it adopts the updates of instances that died since (`adopt`). An update is
+applied at most once whoever holds it (`storage.inbox.claim`). If the database refuses the
+write, the update is queued all the same, marked unsaved: the patient then gets the
+failed-turn reply at once (with the emergency number) rather than silence, and the update is
+not retried.
+
+Payloads are sealed with the database's sealer (they hold patients' words) and dropped as soon
+as the update is applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+
+from telegram import Bot, Update
+
+from bot.telegram.processor import chat_key
+from storage import inbox
+from storage.database import Database
+
+_LOG = logging.getLogger(__name__)
+SWEEP_SECONDS = 5.0  # how often the heartbeat is written and dead instances' updates adopted
+DEAD_AFTER = timedelta(seconds=30)  # an instance not seen for this long has died
+RETRY_SECONDS = 1.0  # a deferred update given up by the processor is queued again after this
+STUCK_LIMIT = 10_000  # updates remembered as not closable (the database refused)
+
+
+class Received(Enum):
+    """What committing a received update found."""
+
+    NEW = "new"
+    PENDING = "pending"  # received before and not applied yet
+    SEEN = "seen"  # received and applied (or given up) before
+    UNSAVED = "unsaved"  # the database refused it
+
+
+class InboxStore:
+    """The inbox rows of one database, sealed and unsealed, for the instance `instance`."""
+
+    def __init__(self, database: Database, instance: str) -> None:
+        self.database = database
+        self.instance = instance
+
+    def keep(self, update: Update, raw: bytes | None = None) -> Received:
+        """Commit a received update (the raw webhook body when there is one)."""
+        payload = raw.decode() if raw is not None else update.to_json()
+        sealed = self.database.sealer.seal(payload)
+        with self.database.transaction() as tx:
+            chat = chat_key(update) or 0
+            if inbox.receive(
+                tx, update_id=update.update_id, chat_id=chat, payload=sealed, owner=self.instance
+            ):
+                return Received.NEW
+            status = inbox.status_of(tx, update_id=update.update_id)
+        return Received.PENDING if status == inbox.PENDING else Received.SEEN
+
+    def beat(self) -> None:
+        """Record that this instance is alive."""
+        with self.database.transaction() as tx:
+            inbox.heartbeat(tx, instance=self.instance)
+
+    def adopt(self, bot: Bot, *, own: bool) -> list[Update]:
+        """Take over the pending updates of dead instances (and our own, at start)."""
+        alive_since = datetime.now(UTC) - DEAD_AFTER
+        with self.database.transaction() as tx:
+            rows = inbox.adopt(tx, instance=self.instance, alive_since=alive_since, own=own)
+        return self._decode(rows, bot)
+
+    def adopt_owed(self, *, own: bool) -> dict[int, list[int]]:
+        """Take over applied updates whose replies may be lost: update ids by chat.
+
+        A chat that has sent anything newer since is left out (its rows are closed): the newer
+        update has its own reply, and a resend from here could cross it.
+        """
+        alive_since = datetime.now(UTC) - DEAD_AFTER
+        with self.database.transaction() as tx:
+            rows = inbox.adopt_owed(tx, instance=self.instance, alive_since=alive_since, own=own)
+            chats: dict[int, list[int]] = {}
+            for update_id, chat in rows:
+                chats.setdefault(chat, []).append(update_id)
+            latest = inbox.newest(tx, chat_ids=list(chats)) if chats else {}
+            overtaken = [c for c, ids in chats.items() if latest.get(c, 0) > max(ids)]
+            closed = [u for c in overtaken for u in chats.pop(c)]
+            if closed:
+                inbox.delivered(tx, update_ids=closed)
+        return chats
+
+    def delivered(self, update_ids: list[int]) -> None:
+        """Record that the replies of these updates went out."""
+        with self.database.transaction() as tx:
+            inbox.delivered(tx, update_ids=update_ids)
+
+    def pending_before(self, update: Update, bot: Bot) -> list[Update]:
+        """The same chat's pending updates older than `update`, oldest first."""
+        chat = chat_key(update) or 0
+        with self.database.reading() as tx:
+            rows = inbox.pending_before(tx, chat_id=chat, update_id=update.update_id)
+        return self._decode(rows, bot)
+
+    def finish(self, update_id: int, *, failed: bool = False) -> None:
+        """Close an update no turn claimed (another handler's, or a failed turn's)."""
+        with self.database.transaction() as tx:
+            inbox.finish(tx, update_id=update_id, status=inbox.FAILED if failed else inbox.DONE)
+
+    def _decode(self, rows: list[tuple[int, str]], bot: Bot) -> list[Update]:
+        updates = []
+        for update_id, sealed in rows:
+            try:
+                data = json.loads(self.database.sealer.unseal(sealed))
+                updates.append(Update.de_json(data, bot))
+            except Exception as exc:  # an unreadable row must not block its chat forever
+                _LOG.error("inbox.unreadable update_id=%s error=%s", update_id, type(exc).__name__)
+                self.finish(update_id, failed=True)
+        return updates
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """The Application's update queue, committing each update before it is acknowledged."""
+
+    def __init__(self, store: InboxStore) -> None:
+        super().__init__()
+        self.store = store
+        self.bot: Bot | None = None  # set by `bind`: updates read back from rows need it
+        self.queued: set[int] = set()  # update ids in memory here, not yet applied
+        self.unsaved: set[int] = set()  # of those, the ones the database refused
+        self.stuck: set[int] = set()  # could not be closed: not queued again by this process
+        self.replied: list[int] = []  # applied updates whose replies went out, to record
+        self.write_failures = 0
+
+    def bind(self, bot: Bot) -> None:
+        """The bot that updates read back from the database belong to."""
+        self.bot = bot
+
+    async def put(self, item: object) -> None:
+        """Commit an update, then queue it; other items (PTB's stop signal) pass through."""
+        if isinstance(item, Update):
+            await self.receive(item)
+        else:
+            await super().put(item)
+
+    async def receive(self, update: Update, raw: bytes | None = None) -> Received:
+        """Commit `update` to the inbox and queue it unless it was applied before."""
+        if update.update_id in self.queued:
+            return Received.PENDING
+        try:
+            found = await asyncio.to_thread(self.store.keep, update, raw)
+        except Exception as exc:
+            _LOG.error(
+                "inbox.write_failed update_id=%s error=%s", update.update_id, type(exc).__name__
+            )
+            self.write_failures += 1
+            self.unsaved.add(update.update_id)
+            found = Received.UNSAVED
+        if found is not Received.SEEN:
+            self.queued.add(update.update_id)
+            super().put_nowait(update)
+        return found
+
+    async def resume(self, *, own: bool = False) -> int:
+        """Queue the pending updates of dead instances (with `own`, ours too); how many."""
+        assert self.bot is not None
+        await asyncio.to_thread(self.store.beat)
+        updates = await asyncio.to_thread(self.store.adopt, self.bot, own=own)
+        skip = self.queued | self.stuck
+        fresh = [u for u in updates if u.update_id not in skip]
+        for update in fresh:
+            self.queued.add(update.update_id)
+            super().put_nowait(update)
+        if fresh:
+            _LOG.info("inbox.resumed count=%s", len(fresh))
+        return len(fresh)
+
+    def retry_later(self, update: Update) -> None:
+        """Queue an update again in a moment (its chat's older updates were still pending)."""
+        self.queued.add(update.update_id)
+        loop = asyncio.get_running_loop()
+        loop.call_later(RETRY_SECONDS, super().put_nowait, update)
+
+    async def older_than(self, update: Update) -> list[Update]:
+        """The chat's pending updates older than `update`, oldest first."""
+        assert self.bot is not None
+        return await asyncio.to_thread(self.store.pending_before, update, self.bot)
+
+    async def close(self, update_id: int, *, failed: bool) -> None:
+        """Close an update no turn claimed; if the database refuses, it stays pending (this
+        process does not take it again; after a restart it is applied again)."""
+        try:
+            await asyncio.to_thread(self.store.finish, update_id, failed=failed)
+        except Exception as exc:
+            _LOG.error("inbox.close_failed update_id=%s error=%s", update_id, type(exc).__name__)
+            if len(self.stuck) > STUCK_LIMIT:
+                self.stuck.clear()
+            self.stuck.add(update_id)
+
+    def delivered(self, update_id: int) -> None:
+        """Note that an applied update's reply went out (recorded by `record_delivered`)."""
+        self.replied.append(update_id)
+
+    async def record_delivered(self) -> None:
+        """Record the replies noted since the last call, in one statement."""
+        replied, self.replied = self.replied, []
+        if replied:
+            try:
+                await asyncio.to_thread(self.store.delivered, replied)
+            except Exception:
+                self.replied.extend(replied)  # next time
+                raise
+
+    async def owed(self, *, own: bool = False) -> dict[int, list[int]]:
+        """Replies that may have been lost with a dead instance (ours too, with `own`)."""
+        return await asyncio.to_thread(self.store.adopt_owed, own=own)
+
+    def applied(self, update_id: int) -> None:
+        """Forget an update the processor is done with."""
+        self.queued.discard(update_id)
+        self.unsaved.discard(update_id)

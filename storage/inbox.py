@@ -1,0 +1,229 @@
+"""Queries for the inbox: received updates, claimed one at a time in update order per chat.
+
+An update is `receive`d (one `INSERT ... ON CONFLICT DO NOTHING`) and committed before Telegram
+is told it arrived; the row names the bot instance that queued it in memory. Instances record a
+heartbeat; the pending updates of one that stopped beating are `adopt`ed by another.
+
+The turn that applies an update calls `claim` first, inside the turn's own transaction: one
+upsert that marks the row done only if it is still pending *and* no older update of the same
+chat is pending. So a repeated update changes nothing, and one chat's updates are applied
+strictly in order even when several processes handle them: a newer update is `DEFERRED` until
+the older ones are done, and two claims of one row are serialised by its row lock
+(PostgreSQL) or by `BEGIN IMMEDIATE` (SQLite). A caller without an inbox row (the terminal
+chat, tests) gets one inserted as done, which keeps the same idempotency. Same conventions as
+`storage.intakes`: the session first, keyword-only arguments, no commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, and_, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from storage.tables import BotInstance, InboxUpdate, utcnow
+
+INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
+INSTANCES: Table = BotInstance.__table__  # type: ignore[attr-defined]
+PENDING, APPLIED, DONE, FAILED = "pending", "applied", "done", "failed"
+
+
+# In an upsert's WHERE, `inbox` is the existing row: no older update of its chat may wait.
+# (Written as SQL: SQLAlchemy does not correlate a subquery with the target of ON CONFLICT.)
+NO_OLDER_PENDING = text(
+    "NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.chat_id = inbox.chat_id "
+    "AND older.status = 'pending' AND older.update_id < inbox.update_id)"
+)
+
+
+class Claim(StrEnum):
+    """What claiming an update for a turn found."""
+
+    CLAIMED = "claimed"  # this turn applies the update
+    DUPLICATE = "duplicate"  # applied (or given up) before: change nothing
+    DEFERRED = "deferred"  # an older update of the same chat is still pending: apply it first
+
+
+def _insert(session: Session) -> Any:
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+
+
+def receive(
+    session: Session, *, update_id: int, chat_id: int, payload: str, owner: str | None = None
+) -> bool:
+    """Keep a received update (payload already sealed) held by the bot instance `owner`;
+    False when it was received before."""
+    statement = (
+        _insert(session)(INBOX)
+        .values(
+            update_id=update_id,
+            chat_id=chat_id,
+            payload=payload,
+            status=PENDING,
+            owner=owner,
+            received_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(INBOX.c.update_id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def heartbeat(session: Session, *, instance: str) -> None:
+    """Record that the bot instance `instance` is alive now."""
+    now = utcnow()
+    statement = (
+        _insert(session)(INSTANCES)
+        .values(id=instance, seen_at=now)
+        .on_conflict_do_update(index_elements=[INSTANCES.c.id], set_={"seen_at": now})
+    )
+    session.execute(statement)
+
+
+def adopt(
+    session: Session,
+    *,
+    instance: str,
+    alive_since: datetime,
+    own: bool = False,
+    limit: int = 1000,
+) -> list[tuple[int, str]]:
+    """Take over pending updates that no live instance holds; (update id, payload) oldest first.
+
+    Those are the updates of no instance and of instances not seen since `alive_since` (they
+    died with the updates queued), and with `own` those of `instance` itself (it restarted).
+    Each is taken by one caller: the rows become `instance`'s in the same statement
+    (PostgreSQL skips rows a turn has locked: they are being applied).
+    """
+    alive = select(INSTANCES.c.id).where(INSTANCES.c.seen_at >= alive_since)
+    if own:
+        alive = alive.where(INSTANCES.c.id != instance)
+    candidates = select(INBOX.c.update_id).where(
+        INBOX.c.status == PENDING,
+        or_(INBOX.c.owner.is_(None), INBOX.c.owner.not_in(alive)),
+    )
+    if not own:
+        candidates = candidates.where(or_(INBOX.c.owner.is_(None), INBOX.c.owner != instance))
+    candidates = (
+        candidates.order_by(INBOX.c.update_id).limit(limit).with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(INBOX)
+        .where(INBOX.c.update_id.in_(candidates.scalar_subquery()), INBOX.c.status == PENDING)
+        .values(owner=instance)
+        .returning(INBOX.c.update_id, INBOX.c.payload)
+    )
+    rows = [(u, p) for u, p in session.execute(statement) if p is not None]
+    return sorted(rows)
+
+
+def claim(session: Session, *, update_id: int, chat_id: int, owner: str | None = None) -> Claim:
+    """Mark an update applied by this turn, if it is pending and the oldest of its chat.
+
+    A received update becomes `applied` by `owner` (the instance that will send the reply): its
+    reply is owed until `delivered` marks it done. An update that was never received here (the
+    terminal chat) is recorded as done at once.
+    """
+    now = utcnow()
+    insert = _insert(session)(INBOX).values(
+        update_id=update_id, chat_id=chat_id, status=DONE, received_at=now, processed_at=now
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[INBOX.c.update_id],
+        set_={"status": APPLIED, "processed_at": now, "payload": None, "owner": owner},
+        where=and_(INBOX.c.status == PENDING, NO_OLDER_PENDING),
+    ).returning(INBOX.c.update_id)
+    if session.execute(statement).first() is not None:
+        return Claim.CLAIMED
+    return Claim.DEFERRED if status_of(session, update_id=update_id) == PENDING else Claim.DUPLICATE
+
+
+def status_of(session: Session, *, update_id: int) -> str | None:
+    """The status of a received update (None when it was never received)."""
+    query = select(INBOX.c.status).where(INBOX.c.update_id == update_id)
+    return session.execute(query).scalar_one_or_none()
+
+
+def delivered(session: Session, *, update_ids: list[int]) -> None:
+    """Record that the replies of these applied updates reached the patient."""
+    session.execute(
+        update(INBOX)
+        .where(INBOX.c.update_id.in_(update_ids), INBOX.c.status == APPLIED)
+        .values(status=DONE)
+    )
+
+
+def adopt_owed(
+    session: Session, *, instance: str, alive_since: datetime, own: bool = False
+) -> list[tuple[int, int]]:
+    """Take over applied updates whose reply may not have gone out, because the instance that
+    applied them died (or, with `own`, it is `instance` restarting); (update id, chat id)."""
+    alive = select(INSTANCES.c.id).where(INSTANCES.c.seen_at >= alive_since)
+    if own:
+        alive = alive.where(INSTANCES.c.id != instance)
+    orphaned = or_(INBOX.c.owner.is_(None), INBOX.c.owner.not_in(alive))
+    if not own:
+        orphaned = and_(orphaned, or_(INBOX.c.owner.is_(None), INBOX.c.owner != instance))
+    statement = (
+        update(INBOX)
+        .where(INBOX.c.status == APPLIED, orphaned)
+        .values(owner=instance)
+        .returning(INBOX.c.update_id, INBOX.c.chat_id)
+    )
+    return sorted((u, c) for u, c in session.execute(statement))
+
+
+def newest(session: Session, *, chat_ids: list[int]) -> dict[int, int]:
+    """The newest update id received from each of these chats."""
+    query = (
+        select(INBOX.c.chat_id, func.max(INBOX.c.update_id))
+        .where(INBOX.c.chat_id.in_(chat_ids))
+        .group_by(INBOX.c.chat_id)
+    )
+    return {int(chat): int(newest_id) for chat, newest_id in session.execute(query)}
+
+
+def finish(session: Session, *, update_id: int, status: str = DONE) -> bool:
+    """Close a pending update that no turn claimed (not a patient turn, or a failed one)."""
+    statement = (
+        update(INBOX)
+        .where(INBOX.c.update_id == update_id, INBOX.c.status == PENDING)
+        .values(status=status, processed_at=utcnow(), payload=None)
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+
+
+def pending_before(session: Session, *, chat_id: int, update_id: int) -> list[tuple[int, str]]:
+    """(update id, sealed payload) of the chat's pending updates older than `update_id`."""
+    query = (
+        select(INBOX.c.update_id, INBOX.c.payload)
+        .where(
+            INBOX.c.chat_id == chat_id,
+            INBOX.c.status == PENDING,
+            INBOX.c.update_id < update_id,
+        )
+        .order_by(INBOX.c.update_id)
+    )
+    return [(u, p) for u, p in session.execute(query) if p is not None]
+
+
+def count_pending(session: Session) -> int:
+    """How many received updates wait to be applied."""
+    query = select(func.count()).select_from(INBOX).where(INBOX.c.status == PENDING)
+    return int(session.execute(query).scalar_one())
+
+
+def purge(session: Session, *, processed_before: datetime) -> int:
+    """Delete finished updates processed before a time; how many went.
+
+    Telegram picks a random update id again after a week without updates, so a finished row
+    kept longer could swallow a new update as a repeat.
+    """
+    statement = delete(INBOX).where(
+        INBOX.c.status != PENDING, INBOX.c.processed_at < processed_before
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount

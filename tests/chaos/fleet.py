@@ -1,0 +1,131 @@
+"""The bot instances of a chaos run: real `intake-bot run` processes in webhook mode on one
+database, started, killed with SIGKILL and started again.
+
+Each instance listens on its own loopback port and registers the same webhook URL (the proxy's);
+all share the database and the fake Bot API. Their stderr goes to a log file per instance and
+start, so a run can be read afterwards.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+CLI = Path(sys.executable).parent / "intake-bot"
+SECRET = "chaos-webhook-secret"
+BOOKING = "https://book.chaos.example/precision?ref={intake_id}"
+NUMBER = "999"
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the chaos run itself dies (Linux)."""
+    libc = ctypes.CDLL(None)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class Instance:
+    """One bot process slot: its port, the running process (if any) and its history."""
+
+    index: int
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    kills: int = 0
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process runs."""
+        return self.process is not None and self.process.poll() is None
+
+
+@dataclass
+class Fleet:
+    """Instances sharing one database and one Bot API, behind one webhook URL."""
+
+    database_url: str
+    api_url: str
+    webhook_url: str
+    logs: Path
+    instances: list[Instance] = field(default_factory=list)
+
+    def env(self, instance: Instance) -> dict[str, str]:
+        """The settings of an instance (no `.env` is read: the folder is the log folder)."""
+        return {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.logs),
+            "INTAKE_TELEGRAM_TOKEN": "123456:TEST-token-never-logged",
+            "INTAKE_TELEGRAM_API_URL": self.api_url,
+            "INTAKE_DATABASE_URL": self.database_url,
+            "INTAKE_BOOKING_URL": BOOKING,
+            "INTAKE_EMERGENCY_NUMBER": NUMBER,
+            "INTAKE_WEBHOOK_URL": self.webhook_url,
+            "INTAKE_WEBHOOK_SECRET": SECRET,
+            "INTAKE_LISTEN": f"127.0.0.1:{instance.port}",
+            "INTAKE_LOG_LEVEL": "INFO",
+        }
+
+    def start(self, instance: Instance) -> None:
+        """Start the instance's process (its log appended to)."""
+        instance.starts += 1
+        log = (self.logs / f"instance-{instance.index}.log").open("ab")
+        log.write(f"--- start {instance.starts} at {time.time():.3f}\n".encode())
+        log.flush()
+        instance.process = subprocess.Popen(
+            [str(CLI), "run"],
+            cwd=self.logs,
+            env=self.env(instance),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            preexec_fn=die_with_parent,
+        )
+        log.close()
+
+    def kill(self, instance: Instance) -> None:
+        """SIGKILL the instance (no clean shutdown of any kind)."""
+        if instance.process is not None and instance.alive:
+            instance.process.send_signal(signal.SIGKILL)
+            instance.process.wait()
+            instance.kills += 1
+
+    def stop_all(self) -> None:
+        """SIGTERM every instance and wait for it (turns in progress finish)."""
+        for instance in self.instances:
+            if instance.process is not None and instance.alive:
+                instance.process.send_signal(signal.SIGTERM)
+        for instance in self.instances:
+            if instance.process is not None:
+                try:
+                    instance.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    instance.process.kill()
+                    instance.process.wait()
+
+    def healthy(self, instance: Instance) -> bool:
+        """Whether the instance answers /healthz with 200."""
+        try:
+            reply = httpx.get(f"http://127.0.0.1:{instance.port}/healthz", timeout=1)
+        except httpx.TransportError:
+            return False
+        return reply.status_code == 200
+
+    def wait_healthy(self, timeout: float = 180) -> None:
+        """Wait until every instance answers /healthz."""
+        deadline = time.monotonic() + timeout
+        for instance in self.instances:
+            while not self.healthy(instance):
+                if not instance.alive:
+                    raise RuntimeError(f"instance {instance.index} exited at start")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"instance {instance.index} never became healthy")
+                time.sleep(0.1)
