@@ -60,6 +60,9 @@ def add_counts(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> None:
             {**value, "period": "month", "day": day.replace(day=1)},
             {**value, "period": "all", "day": ALL_DAYS},
         ]
+    # Rows in key order: concurrent turns (several instances on PostgreSQL) then lock the
+    # shared counter rows in the same order and cannot deadlock on them.
+    values.sort(key=lambda v: tuple(v[k] for k in KEY))
     session.execute(_upsert(session.get_bind().dialect.name), values)
 
 
