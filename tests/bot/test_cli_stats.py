@@ -11,10 +11,13 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.composition import build_services
 from bot.terminal import TerminalChat
+from flows.engine.loading.loader import load_flow_file
 from tests.conftest import make_settings
 from tests.flows.typed_patients import EMERGENCY, ROUTINE
 
 runner = CliRunner()
+BUNDLED = Path(__file__).resolve().parents[2] / "flows" / "definitions" / "gut_health.yaml"
+BUNDLED_VERSION = load_flow_file(BUNDLED).flow.version
 
 
 def seeded(tmp_path: Path) -> str:
@@ -39,7 +42,7 @@ def test_chart_writes_a_png_and_an_svg(tmp_path: Path) -> None:
     assert png.stat().st_size > 20_000
     svg_text = svg.read_text(encoding="utf-8")
     assert "<svg" in svg_text
-    assert "gut_health (v5): intake funnel" in svg_text
+    assert f"gut_health (v{BUNDLED_VERSION}): intake funnel" in svg_text
     assert "ended by an emergency" in svg_text
 
 
@@ -68,7 +71,7 @@ def test_csv_gives_one_line_per_number(tmp_path: Path) -> None:
     assert rows[0] == ["flow", "version", "step", "metric", "value"]
     found = {(v, step, metric): value for _, v, step, metric, value in rows[1:]}
     assert found[("all", "", "started")] == "2"
-    assert found[("5", "", "escalated_emergency")] == "1"  # the bundled flow's version 5
+    assert found[(str(BUNDLED_VERSION), "", "escalated_emergency")] == "1"
     assert found[("all", "urgent_now", "escalated")] == "1"
     assert found[("all", "age", "reached")] == "2"
 

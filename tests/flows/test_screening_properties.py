@@ -108,3 +108,13 @@ def test_random_benign_texts_rarely_ask_or_flag(seed: int) -> None:
         found = screener.screen(text, "en")
         noisy += bool(rules.held(ROUTINE_ANSWERS, found.facts) or found.unsure)
     assert noisy <= 1
+
+
+def test_a_blood_orange_is_a_fruit_not_blood() -> None:
+    """"blood orange" is one word for the screen; "red ... blood" nearby still asks."""
+    _, screener = bundled()
+    quiet = screener.screen("I get bloated after red wine or blood orange juice", "en")
+    assert not quiet.facts
+    assert not quiet.unsure
+    still = screener.screen("red wine or blood", "en")
+    assert still.unsure
