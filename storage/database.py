@@ -9,6 +9,7 @@ read-modify-write code asks for row locks with `for_update`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from sqlmodel import Session
 from storage.sealing import Sealer
 
 BUSY_TIMEOUT_MS = 5000
+POOL_SIZE = 10  # PostgreSQL connections kept open (and threads running turns)
 READ_ONLY = "intake_read_only"  # execution option: begin without taking the write lock
 
 
@@ -38,6 +40,10 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.busy_timeout_ms = busy_timeout_ms
         self.engine = _create_engine(self.url, busy_timeout_ms)
+        # Turns run in these threads, off the event loop. SQLite takes one writer at a time,
+        # so one thread: no turns queueing inside SQLite's busy wait, one connection's cache.
+        workers = 1 if self.is_sqlite else POOL_SIZE
+        self.workers = ThreadPoolExecutor(workers, thread_name_prefix="db")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -125,7 +131,7 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     if not url.startswith("postgresql"):
         raise StorageError(f"'{safe_url(url)}' is not a database URL this product supports")
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=10)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StorageError(f"'{safe_url(url)}' is not a usable database URL") from exc
 

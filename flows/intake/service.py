@@ -94,8 +94,9 @@ class IntakeService:
         self.on_queued: Callable[[], None] | None = None  # wakes the review-chat delivery
 
     async def handle(self, inbound: Inbound) -> Turn:
-        """Apply one patient update (in a worker thread)."""
-        return await asyncio.to_thread(self.handle_sync, inbound)
+        """Apply one patient update (in one of the database's worker threads)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.database.workers, self.handle_sync, inbound)
 
     def handle_sync(self, inbound: Inbound) -> Turn:
         """Apply one patient update in one transaction; a failure still answers the patient."""

@@ -8,6 +8,7 @@ it in a `finally` (PITFALLS.md: keeping every patient attached costs memory and 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,10 @@ from flows.engine.format.conditions import holds, referenced_steps
 from flows.engine.format.model import Branch, Condition, Flow, Step
 
 ADVANCE = "advance"
+
+# `transitions` logs two INFO lines per state change: thousands per hour of intakes, and
+# nothing an operator needs. Its warnings (a misconfigured machine) still show.
+logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 class _PlainMachine(Machine):
