@@ -9,9 +9,11 @@ each against a fresh fake Bot API on loopback served by a child process (see `cr
    each patient sending as many messages as an intake took on average.
 
 It prints updates per second for both and their ratio, p50 and p99 turn latency, the bot
-process's peak memory, and its memory growth per active session. Pacing is off in phase 1:
-the pacer would hold any bot to 30 messages a second, which measures Telegram's limits, not
-the bot's cost.
+process's CPU per update for both bots and their ratio, its peak memory, and its memory growth
+per active session. `--runs N` (default 3) repeats the whole run in N fresh processes and ends
+with the median and the spread (min-max) of each figure: on a shared machine one run is noise.
+Pacing is off in phase 1: the pacer would hold any bot to 30 messages a second, which
+measures Telegram's limits, not the bot's cost.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import json
 import multiprocessing
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -138,14 +142,19 @@ def summarise(name: str, report: Report) -> tuple[float, str]:
     line = (
         f"{name:<11} {report['updates']:>6} updates in {report['seconds']:6.2f} s = "
         f"{rate:7.1f} updates/s; turn latency p50 {cuts[49] * 1000:6.1f} ms, "
-        f"p99 {cuts[98] * 1000:6.1f} ms; CPU: bot {report['bot_cpu']:.1f} s, "
-        f"fake API {report['fake_cpu']:.1f} s"
+        f"p99 {cuts[98] * 1000:6.1f} ms; CPU: bot {report['bot_cpu']:.1f} s "
+        f"= {cpu_per_update(report):.2f} ms per update, fake API {report['fake_cpu']:.1f} s"
     )
     return rate, line
 
 
-async def bench(patients: int, database: str | None) -> None:
-    """Both phases, then the figures."""
+def cpu_per_update(report: Report) -> float:
+    """The bot process's CPU time per update handled, in milliseconds."""
+    return float(1000 * report["bot_cpu"] / report["updates"])
+
+
+async def bench(patients: int, database: str | None) -> Report:
+    """Both phases, then the figures (printed, and returned for `--runs`)."""
     remember_missing_sniffio()  # the echo bot runs on PTB's httpx transport: spare it the search
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -171,6 +180,8 @@ async def bench(patients: int, database: str | None) -> None:
     print(intake_line)
     print(echo_line)
     print(f"ratio intake/echo: {intake_rate / echo_rate:.2f} (goal >= 0.5)")
+    cpu_ratio = cpu_per_update(intake) / cpu_per_update(echoed)
+    print(f"CPU per update, intake/echo: {cpu_ratio:.2f} (goal <= 1.5, aim 1.0)")
     intake_calls = intake["api_calls"] / intake["updates"]
     echo_calls = echoed["api_calls"] / echoed["updates"]
     print(
@@ -183,6 +194,31 @@ async def bench(patients: int, database: str | None) -> None:
         f"peak memory (RSS) {peak / 1024:.1f} MiB; growth during the intake phase "
         f"{growth / 1024:.1f} MiB = {growth / patients:.1f} KiB per active session"
     )
+    return {
+        "intake_cpu_ms": cpu_per_update(intake),
+        "echo_cpu_ms": cpu_per_update(echoed),
+        "cpu_ratio": cpu_ratio,
+        "intake_rate": intake_rate,
+        "echo_rate": echo_rate,
+        "intake_p50_ms": 1000 * statistics.median(intake["latencies"]),
+        "kib_per_session": growth / patients,
+    }
+
+
+def repeat(runs: int, arguments: list[str]) -> None:
+    """Run the benchmark `runs` times in fresh processes; print each figure's median and spread."""
+    figures: list[Report] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(runs):
+            print(f"--- run {run + 1} of {runs}", flush=True)
+            out = Path(tmp) / f"run{run}.json"
+            command = [sys.executable, "-m", "tests.bench.telegram_bench", *arguments]
+            subprocess.run([*command, "--runs", "1", "--figures", str(out)], check=True)
+            figures.append(json.loads(out.read_text()))
+    print(f"--- {runs} runs: median (min-max)")
+    for key in figures[0]:
+        values = sorted(f[key] for f in figures)
+        print(f"{key:<16} {statistics.median(values):8.2f} ({values[0]:.2f}-{values[-1]:.2f})")
 
 
 def main() -> None:
@@ -190,8 +226,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--database", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--runs", type=int, default=3, help="repeat in fresh processes")
+    parser.add_argument("--figures", type=Path, help=argparse.SUPPRESS)  # one run's, as JSON
     options = parser.parse_args()
-    asyncio.run(bench(options.patients, options.database))
+    if options.runs > 1:
+        given = ["--patients", str(options.patients)]
+        repeat(options.runs, given + (["--database", options.database] if options.database else []))
+        return
+    figures = asyncio.run(bench(options.patients, options.database))
+    if options.figures is not None:
+        options.figures.write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":
