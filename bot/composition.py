@@ -60,7 +60,11 @@ def build_services(
     database = Database(database_url or settings.database_url, sealer=Sealer(key))
     upgrade(database)
     source = partial(
-        load_active, flows_dir=settings.flows_dir, flow_id=settings.flow, flow_file=flow_file
+        load_active,
+        flows_dir=settings.flows_dir,
+        flow_id=settings.flow,
+        flow_file=flow_file,
+        cache=settings.flow_cache,
     )
     try:
         registry = FlowRegistry(active or source(), database, source=source, typed=typed)
@@ -78,7 +82,7 @@ def build_services(
     intake.on_queued = wakeup.notify
 
     def flows(flow_id: str, version: int) -> Flow:
-        return registry.get(flow_id, version).flow
+        return registry.flow(flow_id, version)  # a definition: compiling it is not needed
 
     return Services(
         settings=settings,

@@ -5,11 +5,14 @@ Names are the contract of DESIGN §6 (prefix `INTAKE_`). Nothing else reads the 
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flows.engine.loading.cache import FlowCache
 
 BUNDLED_FLOWS = Path(__file__).resolve().parent.parent / "flows" / "definitions"
 PLACEHOLDER_BOOKING_URL = "https://clinic.example/book?ref={intake_id}"
@@ -41,6 +44,7 @@ class Settings(BaseSettings):
     listen: str = "127.0.0.1:8080"
     flow_watch_seconds: float = Field(default=5.0, ge=0)
     abandon_after_hours: float = Field(default=24.0, gt=0)
+    flow_cache_dir: str | None = None  # None: the user's cache folder; "off": no cache
     log_level: str = Field(default="INFO")
 
     @field_validator("clinician_ids")
@@ -62,6 +66,16 @@ class Settings(BaseSettings):
         same after a restart, so a restarted process takes back what it held."""
         where = self.listen if self.webhook_url else "polling"
         return f"{socket.gethostname()}:{where}"
+
+    @property
+    def flow_cache(self) -> FlowCache | None:
+        """The cache of validated flows (see flows.engine.loading.cache), or None when off."""
+        if self.flow_cache_dir is None:
+            base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+            return FlowCache(Path(base) / "intake-bot" / "flows")
+        if self.flow_cache_dir.strip().lower() == "off":
+            return None
+        return FlowCache(Path(self.flow_cache_dir).expanduser())
 
     @property
     def booking_url_is_placeholder(self) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from flows.engine.conversation.turns import Conversation
 from flows.engine.format.model import Flow
 from flows.engine.format.problems import FlowError, Problem
+from flows.engine.loading.cache import FlowCache
 from flows.engine.loading.loader import LoadedFlow, load_flow_file, load_flows_dir
 from flows.snapshots import pin, stored_snapshot
 from storage.database import Database
@@ -58,16 +59,19 @@ class FlowRegistry:
         self._reloading = threading.Lock()
         pin(database, active)
         self.active_loaded = active
-        self._current = self._compile(active.flow)
+        self._current: Conversation | None = None  # compiled on first use (not by the CLI)
 
     @property
     def active(self) -> Flow:
         """The flow new sessions start on (as this channel runs it)."""
-        return self._current.flow
+        return self.active_conversation().flow
 
     def active_conversation(self) -> Conversation:
         """The compiled active flow."""
-        return self._current
+        current = self._current
+        if current is None:
+            current = self._current = self._compile(self.active_loaded.flow)
+        return current
 
     def get(self, flow_id: str, version: int) -> Conversation:
         """The compiled conversation of a flow version (active or stored)."""
@@ -119,11 +123,13 @@ class FlowRegistry:
             return self._compiled.setdefault(key, compiled)
 
 
-def load_active(*, flows_dir: Path, flow_id: str, flow_file: Path | None = None) -> LoadedFlow:
+def load_active(
+    *, flows_dir: Path, flow_id: str, flow_file: Path | None = None, cache: FlowCache | None = None
+) -> LoadedFlow:
     """The flow to run: a given file, else the flow with `flow_id` in `flows_dir`."""
     if flow_file is not None:
-        return load_flow_file(flow_file)
-    flows = load_flows_dir(flows_dir)
+        return load_flow_file(flow_file, cache)
+    flows = load_flows_dir(flows_dir, cache)
     if flow_id not in flows:
         known = ", ".join(sorted(flows)) or "none"
         raise FlowError(

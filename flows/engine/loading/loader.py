@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from flows.engine.format.model import Flow
 from flows.engine.format.problems import FlowError, Problem
+from flows.engine.loading.cache import FlowCache
 from flows.engine.loading.schema_errors import schema_problems
 from flows.engine.loading.yaml_lines import LineMap, parse_yaml
 from flows.engine.validation.validator import validate
@@ -31,8 +32,11 @@ class LoadedFlow:
     file: str
 
 
-def load_flow_file(path: Path) -> LoadedFlow:
-    """Load and validate the flow file at `path`; raise `FlowError` with every problem."""
+def load_flow_file(path: Path, cache: FlowCache | None = None) -> LoadedFlow:
+    """Load and validate the flow file at `path`; raise `FlowError` with every problem.
+
+    With a `cache`, a text that passed every check before is read back from it instead.
+    """
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -49,16 +53,21 @@ def load_flow_file(path: Path) -> LoadedFlow:
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise FlowError([Problem(file, 1, f"cannot read the flow file: {reason}")]) from None
-    return load_flow_text(text, file=file)
+    return load_flow_text(text, file=file, cache=cache)
 
 
-def load_flow_text(text: str, *, file: str) -> LoadedFlow:
+def load_flow_text(text: str, *, file: str, cache: FlowCache | None = None) -> LoadedFlow:
     """Load and validate flow YAML `text`, naming it `file` in problems."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    cached = cache.get(digest) if cache is not None else None
+    if cached is not None:
+        return LoadedFlow(flow=cached, source=text, digest=digest, file=file)
     flow, lines = read_flow_text(text, file=file)
     problems = validate(flow, lines, file)
     if problems:
         raise FlowError(problems)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if cache is not None:
+        cache.put(digest, flow)
     return LoadedFlow(flow=flow, source=text, digest=digest, file=file)
 
 
@@ -79,13 +88,13 @@ def read_flow_text(text: str, *, file: str) -> tuple[Flow, LineMap]:
         raise FlowError(schema_problems(error, parsed.data, parsed.lines, file)) from None
 
 
-def load_flows_dir(directory: Path) -> dict[str, LoadedFlow]:
+def load_flows_dir(directory: Path, cache: FlowCache | None = None) -> dict[str, LoadedFlow]:
     """Every `*.yaml` flow in `directory`, by flow id (the newest version of each id)."""
     loaded: list[LoadedFlow] = []
     problems: list[Problem] = []
     for path in sorted(directory.glob("*.yaml")):
         try:
-            loaded.append(load_flow_file(path))
+            loaded.append(load_flow_file(path, cache))
         except FlowError as error:
             problems.extend(error.problems)
     problems.extend(duplicate_problems(loaded))
