@@ -1,27 +1,53 @@
-"""The `intake-bot` command line: one Typer app with a sub-command group per concern."""
+"""The `intake-bot` command line: one Typer app with a sub-command group per concern.
+
+Each command's module is imported only when the app is built with it: `main` builds the app
+with just the command named on the command line (a `review list` then never imports the
+Telegram stack, the web server or the FHIR models), and the full app for help or a name it
+does not know. `app` (for tests and `--help`) is the full app, built on first use.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from typing import Any
+
 import typer
 
-from bot.cli import chat, flows, review, run, safety, stats, translate
-
-app = typer.Typer(
-    name="intake-bot",
-    help="Gut-health intake bot: run it, try flows in a terminal, review intakes.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-app.command("run")(run.run)
-app.command("chat")(chat.chat)
-flows.app.command("translate")(translate.translate)
-app.add_typer(flows.app, name="flows")
-app.add_typer(review.app, name="review")
-app.add_typer(safety.app, name="safety")
-app.command("stats")(stats.stats)
+# command name -> (module under bot.cli, attribute, kind: "command" or "group")
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("run", "run", "command"),
+    "chat": ("chat", "chat", "command"),
+    "flows": ("flows", "app", "group"),
+    "review": ("review", "app", "group"),
+    "safety": ("safety", "app", "group"),
+    "stats": ("stats", "stats", "command"),
+}
 
 
-@app.command("keygen")
+def build_app(only: str | None = None) -> typer.Typer:
+    """The app with every command, or with only the command `only` (and keygen)."""
+    cli = typer.Typer(
+        name="intake-bot",
+        help="Gut-health intake bot: run it, try flows in a terminal, review intakes.",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+    for name, (module, attribute, kind) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(f"bot.cli.{module}"), attribute)
+        if name == "flows" and not any(c.name == "translate" for c in target.registered_commands):
+            translate = importlib.import_module("bot.cli.translate")
+            target.command("translate")(translate.translate)
+        if kind == "group":
+            cli.add_typer(target, name=name)
+        else:
+            cli.command(name)(target)
+    cli.command("keygen")(keygen)
+    return cli
+
+
 def keygen() -> None:
     """Print a new key for INTAKE_ENCRYPTION_KEY."""
     from storage.sealing import new_key
@@ -29,6 +55,14 @@ def keygen() -> None:
     typer.echo(new_key())
 
 
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        built = globals()["app"] = build_app()
+        return built
+    raise AttributeError(name)
+
+
 def main() -> None:
     """Entry point of the `intake-bot` console script."""
-    app()
+    named = sys.argv[1] if len(sys.argv) > 1 else None
+    build_app(named if named in COMMANDS else None)()

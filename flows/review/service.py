@@ -18,7 +18,6 @@ from sqlmodel import Session
 
 from flows.engine.format.model import Flow
 from flows.engine.records.export import csv_rows, export_record, write_csv
-from flows.engine.records.fhir import build_bundle, to_json
 from flows.engine.records.record import ReviewRecord
 from flows.engine.records.summary import render_full_answers, render_summary
 from flows.review.records import (
@@ -68,20 +67,22 @@ class ReviewService:
         priority: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        limit: int | None = None,
     ) -> list[ReviewRecord]:
-        """Items most urgent first, then oldest first, optionally filtered."""
+        """Items most urgent first, then oldest first, optionally filtered (the first `limit`)."""
         _check_filter("status", status, queue.STATUSES)
         _check_filter("priority", priority, PRIORITIES)
         with self.database.transaction() as tx:
             items = queue.list_review_items(
-                tx, status=status, priority=priority, since=since, until=until
+                tx, status=status, priority=priority, since=since, until=until, limit=limit
             )
             queue.audit(tx, actor=actor, action="review.listed", detail=f"{len(items)} items")
+            _loaded = queue.preload_context(tx, items=items)  # held while the records are read
             return [to_record(tx, item, self.database.sealer) for item in items]
 
-    def queue(self, actor: str) -> list[ReviewRecord]:
-        """The pending items, most urgent first."""
-        return self.list_items(actor, status="pending")
+    def queue(self, actor: str, limit: int | None = None) -> list[ReviewRecord]:
+        """The pending items, most urgent first (the first `limit`)."""
+        return self.list_items(actor, status="pending", limit=limit)
 
     def show(self, actor: str, item_id: int) -> ItemView:
         """One item with its summary and full answers (audited as a view)."""
@@ -160,7 +161,9 @@ class ReviewService:
             item = load_item(tx, item_id)
             record, flow, answers = self._read(tx, item)
             _audit(tx, actor, "review.exported", item, fmt)
-        if fmt == "fhir":
+        if fmt == "fhir":  # the FHIR models take a while to import: only when asked
+            from flows.engine.records.fhir import build_bundle, to_json
+
             return to_json(build_bundle(flow, record, answers))
         if fmt == "csv":
             return write_csv(csv_rows(flow, record, answers))
