@@ -130,6 +130,22 @@ def review_context(
     return intake, patient
 
 
+def preload_context(session: Session, *, items: list[ReviewItem]) -> list[object]:
+    """Load the sessions and patients of `items` in two queries, so `review_context` needs none.
+
+    A page of review records then costs three queries, not one plus two per item. The session
+    keeps loaded rows only while referenced: hold the returned list while reading the items.
+    """
+    session_ids = [item.session_id for item in items]
+    if not session_ids:
+        return []
+    query = select(IntakeSession).where(col(IntakeSession.id).in_(session_ids))
+    intakes = list(session.exec(query))
+    patient_ids = {intake.patient_id for intake in intakes}
+    patients = list(session.exec(select(Patient).where(col(Patient.id).in_(patient_ids))))
+    return [*intakes, *patients]
+
+
 def count_review_items(session: Session) -> dict[tuple[str, str], int]:
     """How many items there are per (status, priority)."""
     query = select(ReviewItem.status, ReviewItem.priority, func.count()).group_by(

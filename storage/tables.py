@@ -142,7 +142,10 @@ class ReviewItem(SQLModel, table=True):
     """An intake queued for a clinician: pending -> claimed -> reviewed (or withdrawn)."""
 
     __tablename__ = "review_items"
-    __table_args__ = (Index("ix_review_queue", "status", "priority_rank", "created_at"),)
+    __table_args__ = (
+        Index("ix_review_queue", "status", "priority_rank", "created_at"),
+        Index("ix_review_order", "priority_rank", "created_at", "id"),  # `review list` unfiltered
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="intake_sessions.id", unique=True)

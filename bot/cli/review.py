@@ -87,13 +87,14 @@ def list_command(
     since: Annotated[str | None, typer.Option(help="Queued on or after (ISO date).")] = None,
     until: Annotated[str | None, typer.Option(help="Queued before (ISO date).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many items (0: all).")] = 50,
     db: Db = None,
 ) -> None:
-    """List review items, most urgent first, then oldest first."""
+    """List review items, most urgent first, then oldest first (the first 50: see --limit)."""
     start, end = _date(since, "--since"), _date(until, "--until")
     with review_service(db) as (service, _):
         records = service.list_items(
-            actor(), status=status, priority=priority, since=start, until=end
+            actor(), status=status, priority=priority, since=start, until=end, limit=limit or None
         )
     if as_json:
         typer.echo(json.dumps([item_row(r) for r in records], indent=2))
@@ -101,6 +102,8 @@ def list_command(
         typer.echo("no review items match")
     else:
         _out().print(_table(records))
+        if len(records) == limit:
+            typer.echo(f"(the first {limit}; --limit N for more, 0 for all)", err=True)
 
 
 def _table(records: list[ReviewRecord]) -> Table:

@@ -39,6 +39,7 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 Message = Callable[[str, str | None], str]
 BUTTON_LABELS = {"claim": "Claim", "done": "Reviewed", "full": "Full answers"}
 BUTTON_PATTERN = r"^r:(claim|done|full):(\d+)$"
+QUEUE_PAGE = 20  # /queue lists this many pending items, the most urgent
 USAGE = {
     "show": "Usage: /show ID",
     "claim": "Usage: /claim ID (or /claim alone for the most urgent pending item)",
@@ -56,12 +57,14 @@ def review_keyboard(item_id: int, buttons: Sequence[str]) -> InlineKeyboardMarku
     return InlineKeyboardMarkup([row])
 
 
-def queue_text(records: Sequence[ReviewRecord]) -> str:
-    """The /queue reply: one line per pending item, most urgent first."""
+def queue_text(records: Sequence[ReviewRecord], page: int = QUEUE_PAGE) -> str:
+    """The /queue reply: one line per pending item, most urgent first (the first `page`)."""
     if not records:
         return "The queue is empty."
-    lines = [f"Pending: {len(records)}"]
-    for r in records:
+    more = len(records) > page
+    head = f"Pending: more than {page}, the {page} most urgent:" if more else None
+    lines = [head or f"Pending: {len(records)}"]
+    for r in records[:page]:
         flags = ", ".join(f.id for f in r.red_flags)
         lines.append(
             f"#{r.item_id} {priority_words(r.priority)} · queued {timestamp(r.queued_at)}"
@@ -122,7 +125,7 @@ class ClinicianHandlers:
 
     async def handle_queue(self, update: Update, context: Context, actor: str) -> None:
         """Reply with the pending items, most urgent first."""
-        records = await asyncio.to_thread(self.review.queue, actor)
+        records = await asyncio.to_thread(self.review.queue, actor, QUEUE_PAGE + 1)
         await self._reply(update, queue_text(records))
 
     async def handle_show(self, update: Update, context: Context, actor: str) -> None:

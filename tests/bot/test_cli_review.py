@@ -214,3 +214,15 @@ def test_claim_without_an_id_takes_the_next_item(cli: Cli) -> None:
     code, _, err = cli("review", "claim", "--as", "Dr Lee")
     assert code == 1
     assert "the queue is empty" in err
+
+
+def test_list_shows_the_first_page_and_says_so(cli: Cli) -> None:
+    """`--limit N` lists the N most urgent items and says there may be more; 0 lists all."""
+    ids = [cli.seed(user) for user in range(1, 5)]
+    code, out, err = cli("review", "list", "--json", "--limit", "3")
+    assert code == 0
+    assert [i["id"] for i in json.loads(out)] == ids[:3]
+    _, out, _ = cli("review", "list", "--json", "--limit", "0")
+    assert [i["id"] for i in json.loads(out)] == ids
+    _, out, err = cli("review", "list", "--limit", "2")
+    assert "the first 2; --limit N for more" in err
