@@ -37,7 +37,8 @@ async def test_no_log_line_carries_the_token(
 ) -> None:
     """With the bot running at DEBUG, nothing the project or httpx logs contains the token."""
     protect_logs(TOKEN)
-    with caplog.at_level(logging.DEBUG):
+    # transitions logs only warnings by default; at DEBUG it logs every state change
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="transitions"):
         await telegram_bot.say(PATIENT, "/start")
         await telegram_bot.tap(PATIENT, "I agree")
 
