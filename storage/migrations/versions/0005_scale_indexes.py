@@ -1,7 +1,7 @@
 """scale indexes: review items in list order (most urgent, then oldest) for the first page
 
 Revision ID: 0005_scale_indexes
-Revises: 0003_callback_phone
+Revises: 0004_inbox
 Create Date: 2026-11-28 22:30:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = '0005_scale_indexes'
-down_revision: str | None = '0003_callback_phone'
+down_revision: str | None = '0004_inbox'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
