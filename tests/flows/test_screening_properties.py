@@ -111,7 +111,7 @@ def test_random_benign_texts_rarely_ask_or_flag(seed: int) -> None:
 
 
 def test_a_blood_orange_is_a_fruit_not_blood() -> None:
-    """"blood orange" is one word for the screen; "red ... blood" nearby still asks."""
+    """A blood orange is one word for the screen; "red ... blood" nearby still asks."""
     _, screener = bundled()
     quiet = screener.screen("I get bloated after red wine or blood orange juice", "en")
     assert not quiet.facts
