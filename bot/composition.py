@@ -16,11 +16,13 @@ from flows.engine.loading.loader import LoadedFlow
 from flows.intake.abandonment import IdleSweeper
 from flows.intake.service import IntakeService
 from flows.registry import FlowRegistry, load_active
+from flows.retention import Retention, RetentionPeriods
 from flows.review.outbox import ReviewOutbox, Wakeup
 from flows.review.service import ReviewService
 from flows.watch import FlowFiles
 from storage.database import Database
 from storage.migrate import upgrade
+from storage.rotation import check_key
 from storage.sealing import Sealer
 
 
@@ -37,6 +39,7 @@ class Services:
     review_wakeup: Wakeup
     flow_files: FlowFiles
     sweeper: IdleSweeper
+    retention: Retention
 
     def close(self) -> None:
         """Release the database connections."""
@@ -50,15 +53,15 @@ def build_services(
     database_url: str | None = None,
     active: LoadedFlow | None = None,
     typed: bool = False,
+    check_keys: bool = True,
 ) -> Services:
-    """Open (and migrate) the database, load the active flow, and build the services.
+    """Open (and migrate) the database, check its key, load the active flow, build the services.
 
     `active` is an already loaded flow to run instead of reading the flow files (tests share one).
     `typed` runs flows for a channel without buttons (the terminal chat).
+    `check_keys=False` skips the key check (`keys rotate` makes its own).
     """
-    key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
-    database = Database(database_url or settings.database_url, sealer=Sealer(key))
-    upgrade(database)
+    database = open_database(settings, database_url, check_keys=check_keys)
     source = partial(
         load_active,
         flows_dir=settings.flows_dir,
@@ -77,6 +80,7 @@ def build_services(
         booking_url=settings.booking_url,
         emergency_number=settings.emergency_number,
         claimant=settings.instance_name,
+        legal_retention_days=settings.legal_retention_days,
     )
     wakeup = Wakeup()
     intake.on_queued = wakeup.notify
@@ -90,7 +94,9 @@ def build_services(
         registry=registry,
         intake=intake,
         review=ReviewService(database=database, flows=flows, notify=wakeup.notify),
-        review_outbox=ReviewOutbox(database=database, flows=flows),
+        review_outbox=ReviewOutbox(
+            database=database, flows=flows, full_cards=settings.review_chat_mode == "full_cards"
+        ),
         review_wakeup=wakeup,
         flow_files=FlowFiles(settings.flows_dir, flow_file),
         sweeper=IdleSweeper(
@@ -98,4 +104,29 @@ def build_services(
             idle=timedelta(hours=settings.abandon_after_hours),
             notify=wakeup.notify,
         ),
+        retention=Retention(database, retention_periods(settings)),
+    )
+
+
+def open_database(settings: Settings, url: str | None, *, check_keys: bool = True) -> Database:
+    """The database, migrated, its key checked against the canary (a SealError when wrong)."""
+    database = Database(url or settings.database_url, sealer=Sealer(settings.encryption_keys))
+    try:
+        upgrade(database)
+        if check_keys:
+            check_key(database)
+    except BaseException:
+        database.dispose()
+        raise
+    return database
+
+
+def retention_periods(settings: Settings) -> RetentionPeriods:
+    """The retention periods the settings ask for."""
+    return RetentionPeriods(
+        unfinished_days=settings.retain_unfinished_days,
+        reviewed_days=settings.retain_reviewed_days,
+        audit_days=settings.retain_audit_days,
+        updates_days=settings.retain_updates_days,
+        legal_days=settings.legal_retention_days,
     )

@@ -3,7 +3,8 @@
 Each check is a function of the settings and the mode that yields problems, one line each,
 naming the variable and what is wrong; `run` prints them all and exits with code 2, never a
 traceback. The checks of values (`CHECKS`) run first; then the database is opened (its errors
-are one line too, see `bot.cli.errors`) and, in Telegram mode, `reach_bot_api` asks the Bot API
+are one line too, see `bot.cli.errors`; a key that does not open it fails the key canary,
+`storage.rotation.check_key`) and, in Telegram mode, `reach_bot_api` asks the Bot API
 who the token belongs to (getMe), so a rejected token or an unreachable server stops start-up
 instead of filling the log. Add a check by writing a function below and listing it in `CHECKS`.
 """
@@ -89,6 +90,24 @@ def check_emergency_number(settings: Settings, mode: Mode) -> Iterator[str]:
         )
 
 
+def check_encryption_key(settings: Settings, mode: Mode) -> Iterator[str]:
+    """On Telegram, INTAKE_ENCRYPTION_KEY is set: patients' health data is sealed at rest."""
+    if mode.telegram and settings.encryption_keys is None:
+        yield (
+            "setting INTAKE_ENCRYPTION_KEY: required on Telegram (health data is sealed at rest); "
+            "make one with `intake-bot keygen`"
+        )
+
+
+def check_clinicians(settings: Settings, mode: Mode) -> Iterator[str]:
+    """On Telegram, a review chat comes with clinicians who may open what it announces."""
+    if mode.telegram and settings.review_chat_id is not None and not settings.clinician_id_set:
+        yield (
+            "setting INTAKE_CLINICIAN_IDS: required when INTAKE_REVIEW_CHAT_ID is set (intakes are "
+            "read only by these clinicians, in their private chats with the bot)"
+        )
+
+
 def check_webhook(settings: Settings, mode: Mode) -> Iterator[str]:
     """Webhook mode has a secret Telegram accepts and a host:port to listen on."""
     if not (mode.telegram and settings.webhook_url):
@@ -108,6 +127,8 @@ CHECKS: tuple[Check, ...] = (
     check_booking_url,
     check_placeholder_booking,
     check_emergency_number,
+    check_encryption_key,
+    check_clinicians,
     check_webhook,
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,9 @@ class Settings(BaseSettings):
     flows_dir: Path = BUNDLED_FLOWS
     booking_url: str = PLACEHOLDER_BOOKING_URL
     review_chat_id: int | None = None
+    # notices: the review chat learns only level, item number and age; full_cards: it gets the
+    # whole clinician summary (every member of the group reads it, and Telegram stores it)
+    review_chat_mode: Literal["notices", "full_cards"] = "notices"
     clinician_ids: str = ""
     emergency_number: str = "112"
     encryption_key: SecretStr | None = None
@@ -46,6 +50,15 @@ class Settings(BaseSettings):
     abandon_after_hours: float = Field(default=24.0, gt=0)
     flow_cache_dir: str | None = None  # None: the user's cache folder; "off": no cache
     log_level: str = Field(default="INFO")
+    # retention, in days (0: keep until the patient deletes it)
+    retain_unfinished_days: int = Field(default=30, ge=0)
+    retain_reviewed_days: int = Field(default=365, ge=0)
+    retain_audit_days: int = Field(default=730, ge=0)
+    # Telegram redelivers an update for up to a day: a shorter memory could apply one twice;
+    # it reuses update ids after a week: a longer one could swallow a new update as a repeat
+    retain_updates_days: int = Field(default=7, ge=2, le=7)
+    # a legal duty to keep reviewed intakes (medical records); 0: none
+    legal_retention_days: int = Field(default=0, ge=0)
 
     @field_validator("clinician_ids")
     @classmethod
@@ -76,6 +89,11 @@ class Settings(BaseSettings):
         if self.flow_cache_dir.strip().lower() == "off":
             return None
         return FlowCache(Path(self.flow_cache_dir).expanduser())
+
+    @property
+    def encryption_keys(self) -> str | None:
+        """The encryption key(s), newest first, or None."""
+        return self.encryption_key.get_secret_value() if self.encryption_key else None
 
     @property
     def booking_url_is_placeholder(self) -> bool:

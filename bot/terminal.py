@@ -4,6 +4,8 @@ Reads stdin line by line, so a transcript can be piped in; ends cleanly at end o
 /quit. Options are answered by number or label; multi-select by numbers separated by commas.
 The patient's language is the one given (`chat --lang es`), as Telegram's app language would
 be; `/language` lists the flow's languages (answer with a number) and `/language es` switches.
+/mydata prints everything stored about the terminal's patient; /delete asks first (1 or the
+yes label deletes, anything else keeps) and then erases it, as on Telegram.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class TerminalChat:
         self.language = language
         self.last: Prompt | None = None
         self.session_id: int | None = None
+        self.confirming_delete = False
 
     def run(self, lines: Iterable[str], *, echo: bool = False) -> None:
         """Open the intake, then answer each input line until it runs out or /quit."""
@@ -64,7 +67,38 @@ class TerminalChat:
                 self.out.write(f"> {line}\n")
             if line.strip() == "/quit":
                 break
-            self.send(self.action_for(line))
+            if not self.patient_command(line):
+                self.send(self.action_for(line))
+
+    def patient_command(self, line: str) -> bool:
+        """Handle /mydata, /delete and its confirmation; False for anything else."""
+        word, patients = line.strip().lower(), self.service.patients
+        if self.confirming_delete:
+            self.confirming_delete = False
+            if word in ("1", self._text("delete_yes").lower()):
+                deletion = patients.delete(user_id=self.user_id, language=self.language)
+                self.session_id = None
+                self._write(deletion.message)
+            else:
+                self._write(self._text("delete_kept"))
+            return True
+        if word == "/mydata":
+            self._write("\n".join(patients.copy(user_id=self.user_id, language=self.language)))
+            return True
+        if word == "/delete":
+            self.confirming_delete = True
+            options = [self._text(key) for key in ("delete_yes", "delete_no")]
+            listed = "".join(f"  {n}. {label}\n" for n, label in enumerate(options, start=1))
+            self._write(self._text("delete_confirm") + "\n" + listed.rstrip("\n"))
+            return True
+        return False
+
+    def _text(self, key: str) -> str:
+        return self.service.message(key, self.language)
+
+    def _write(self, text: str) -> None:
+        self.out.write(text + "\n\n")
+        self.out.flush()
 
     def action_for(self, line: str) -> Action:
         """The action a typed line stands for."""

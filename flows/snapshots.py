@@ -1,11 +1,11 @@
 """Stored flow versions: the exact source of every version an intake started on, kept for good.
 
-A version is its number and the sha256 of its source. `pin` stores a flow's source the first
-time its (id, version) is used and refuses a file whose content differs from the stored copy
-under the same number, with one line saying how to bump it; a stored copy is never replaced,
-whether or not intakes are in progress on it. `stored_snapshot` reads a stored copy back;
-messages that later releases added to the format (and an old copy lacks) are filled in from
-the current flow of the same id, in this one place.
+A version is its number and the sha256 of its source. `pin` stores a flow's source (sealed,
+see `storage.policy`) the first time its (id, version) is used and refuses a file whose
+content differs from the stored copy under the same number, with one line saying how to bump
+it; a stored copy is never replaced, whether or not intakes are in progress on it.
+`stored_snapshot` reads a stored copy back; messages that later releases added to the format
+(and an old copy lacks) are filled in from the current flow of the same id, in this one place.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def pin(database: Database, loaded: LoadedFlow) -> None:
                         version=flow.version,
                         digest=loaded.digest,
                         source=loaded.source,
+                        sealer=database.sealer,
                     )
                     log.info("flow.stored flow=%s version=%s", flow.id, flow.version)
                     return
@@ -79,7 +80,7 @@ def stored_snapshot(database: Database, flow_id: str, version: int, current: Flo
         row = stored_flow(session, flow_id=flow_id, version=version)
     if row is None:
         raise LookupError(f"flow {flow_id} version {version} is not stored")
-    data = YAML(typ="safe").load(io.StringIO(row.source))
+    data = YAML(typ="safe").load(io.StringIO(database.sealer.unseal(row.source)))
     return Flow.model_validate(with_current_messages(data, current))
 
 

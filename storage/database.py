@@ -4,10 +4,16 @@ SQLite (the embedded default) runs in WAL mode with `synchronous=FULL` and a bus
 and every transaction starts with `BEGIN IMMEDIATE` so concurrent writers queue instead of
 failing or losing updates (see PITFALLS.md). PostgreSQL URLs use the psycopg driver;
 read-modify-write code asks for row locks with `for_update`.
+
+Every engine hides bound parameters from its exceptions (`hide_parameters`), so no SQL error
+carries a value into a log. A SQLite file is created with mode 0600 (its WAL and shared-memory
+files take the same mode from it) and an existing one is narrowed to 0600; `secure_delete`
+overwrites deleted rows in the file instead of leaving them in free pages.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,6 +28,7 @@ from storage.sealing import Sealer
 
 BUSY_TIMEOUT_MS = 5000
 POOL_SIZE = 10  # PostgreSQL connections kept open (and threads running turns)
+FILE_MODE = 0o600  # the database file, its -wal and -shm, exports: owner only
 READ_ONLY = "intake_read_only"  # execution option: begin without taking the write lock
 
 
@@ -131,20 +138,28 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     if not url.startswith("postgresql"):
         raise StorageError(f"'{safe_url(url)}' is not a database URL this product supports")
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=10,
+            hide_parameters=True,
+        )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StorageError(f"'{safe_url(url)}' is not a usable database URL") from exc
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
+    if path and path != ":memory:" and not path.startswith("file:"):
         parent = Path(path).expanduser().resolve().parent
         if not parent.exists():
             raise StorageError(f"cannot open the database {url}: folder {parent} does not exist")
+        restrict_file(Path(path).expanduser())
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")
@@ -157,6 +172,7 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         # FULL: a committed turn survives power loss (NORMAL may drop the last commits, and
         # the patient has already been answered). Measured cost: see the README.
         cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -165,3 +181,18 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def restrict_file(path: Path) -> None:
+    """Create a SQLite file (and narrow an existing one, with its -wal and -shm) to mode 0600."""
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+        for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if not companion.exists():
+                continue
+            info = companion.stat()
+            if info.st_mode & 0o777 != FILE_MODE and info.st_uid == os.getuid():
+                companion.chmod(FILE_MODE)
+    except OSError as exc:
+        raise StorageError(f"cannot open the database file {path}: {exc.strerror}") from None

@@ -16,6 +16,7 @@ chat, tests) gets one inserted as done, which keeps the same idempotency. Same c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
@@ -35,7 +36,7 @@ PENDING, APPLIED, DONE, FAILED = "pending", "applied", "done", "failed"
 # In an upsert's WHERE, `inbox` is the existing row: no older update of its chat may wait.
 # (Written as SQL: SQLAlchemy does not correlate a subquery with the target of ON CONFLICT.)
 NO_OLDER_PENDING = text(
-    "NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.chat_id = inbox.chat_id "
+    "NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.chat_hash = inbox.chat_hash "
     "AND older.status = 'pending' AND older.update_id < inbox.update_id)"
 )
 
@@ -53,15 +54,22 @@ def _insert(session: Session) -> Any:
 
 
 def receive(
-    session: Session, *, update_id: int, chat_id: int, payload: str, owner: str | None = None
+    session: Session,
+    *,
+    update_id: int,
+    chat_hash: int,
+    chat: str | None,
+    payload: str,
+    owner: str | None = None,
 ) -> bool:
-    """Keep a received update (payload already sealed) held by the bot instance `owner`;
-    False when it was received before."""
+    """Keep a received update (chat id and payload already sealed) held by the bot instance
+    `owner`; False when it was received before."""
     statement = (
         _insert(session)(INBOX)
         .values(
             update_id=update_id,
-            chat_id=chat_id,
+            chat_hash=chat_hash,
+            chat=chat,
             payload=payload,
             status=PENDING,
             owner=owner,
@@ -121,7 +129,7 @@ def adopt(
     return sorted(rows)
 
 
-def claim(session: Session, *, update_id: int, chat_id: int, owner: str | None = None) -> Claim:
+def claim(session: Session, *, update_id: int, chat_hash: int, owner: str | None = None) -> Claim:
     """Mark an update applied by this turn, if it is pending and the oldest of its chat.
 
     A received update becomes `applied` by `owner` (the instance that will send the reply): its
@@ -130,7 +138,7 @@ def claim(session: Session, *, update_id: int, chat_id: int, owner: str | None =
     """
     now = utcnow()
     insert = _insert(session)(INBOX).values(
-        update_id=update_id, chat_id=chat_id, status=DONE, received_at=now, processed_at=now
+        update_id=update_id, chat_hash=chat_hash, status=DONE, received_at=now, processed_at=now
     )
     statement = insert.on_conflict_do_update(
         index_elements=[INBOX.c.update_id],
@@ -159,9 +167,10 @@ def delivered(session: Session, *, update_ids: list[int]) -> None:
 
 def adopt_owed(
     session: Session, *, instance: str, alive_since: datetime, own: bool = False
-) -> list[tuple[int, int]]:
+) -> list[tuple[int, int, str | None]]:
     """Take over applied updates whose reply may not have gone out, because the instance that
-    applied them died (or, with `own`, it is `instance` restarting); (update id, chat id)."""
+    applied them died (or, with `own`, it is `instance` restarting); (update id, chat hash,
+    sealed chat id)."""
     alive = select(INSTANCES.c.id).where(INSTANCES.c.seen_at >= alive_since)
     if own:
         alive = alive.where(INSTANCES.c.id != instance)
@@ -172,17 +181,17 @@ def adopt_owed(
         update(INBOX)
         .where(INBOX.c.status == APPLIED, orphaned)
         .values(owner=instance)
-        .returning(INBOX.c.update_id, INBOX.c.chat_id)
+        .returning(INBOX.c.update_id, INBOX.c.chat_hash, INBOX.c.chat)
     )
-    return sorted((u, c) for u, c in session.execute(statement))
+    return sorted((u, h, c) for u, h, c in session.execute(statement))
 
 
-def newest(session: Session, *, chat_ids: list[int]) -> dict[int, int]:
-    """The newest update id received from each of these chats."""
+def newest(session: Session, *, chat_hashes: list[int]) -> dict[int, int]:
+    """The newest update id received from each of these chats (by chat hash)."""
     query = (
-        select(INBOX.c.chat_id, func.max(INBOX.c.update_id))
-        .where(INBOX.c.chat_id.in_(chat_ids))
-        .group_by(INBOX.c.chat_id)
+        select(INBOX.c.chat_hash, func.max(INBOX.c.update_id))
+        .where(INBOX.c.chat_hash.in_(chat_hashes))
+        .group_by(INBOX.c.chat_hash)
     )
     return {int(chat): int(newest_id) for chat, newest_id in session.execute(query)}
 
@@ -197,12 +206,12 @@ def finish(session: Session, *, update_id: int, status: str = DONE) -> bool:
     return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
 
 
-def pending_before(session: Session, *, chat_id: int, update_id: int) -> list[tuple[int, str]]:
+def pending_before(session: Session, *, chat_hash: int, update_id: int) -> list[tuple[int, str]]:
     """(update id, sealed payload) of the chat's pending updates older than `update_id`."""
     query = (
         select(INBOX.c.update_id, INBOX.c.payload)
         .where(
-            INBOX.c.chat_id == chat_id,
+            INBOX.c.chat_hash == chat_hash,
             INBOX.c.status == PENDING,
             INBOX.c.update_id < update_id,
         )
@@ -226,4 +235,20 @@ def purge(session: Session, *, processed_before: datetime) -> int:
     statement = delete(INBOX).where(
         INBOX.c.status != PENDING, INBOX.c.processed_at < processed_before
     )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+def forget(session: Session, *, chat_hashes: Sequence[int]) -> int:
+    """Cut a chat's finished rows loose from it (they still stop a repeat); how many."""
+    statement = (
+        update(INBOX)
+        .where(INBOX.c.chat_hash.in_(chat_hashes), INBOX.c.status != PENDING)
+        .values(chat_hash=0, chat=None, payload=None, status=DONE)
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+def erase(session: Session, *, chat_hashes: Sequence[int]) -> int:
+    """Delete every row of a chat, pending ones included; how many."""
+    statement = delete(INBOX).where(INBOX.c.chat_hash.in_(chat_hashes))
     return cast(CursorResult[Any], session.execute(statement)).rowcount

@@ -5,8 +5,9 @@ patient, session or answer is named in them, and they stay when a patient delete
 `add_counts` is one upsert statement (executed for each row, in one call), built and compiled
 once, so a turn pays one statement.
 Intakes left open are not counted as they happen (nobody acts when a patient goes quiet):
-`open_sessions` counts them from the sessions table's (status, flow, version, step, updated)
-index alone, without reading a session row.
+`open_sessions` counts them from the sessions table's (status, flow, version, step key, updated)
+index alone, without reading a session row. The step is sealed in the session; the index holds
+its keyed hash (`storage.sealing.Sealer.step_key`), which the caller maps back to step ids.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ class OpenGroup:
 
     flow_version: int
     status: str
-    step_id: str
+    step_key: int | None  # the keyed hash of the step (see the module docstring)
     idle: bool  # last touched before the idle cut-off
     count: int
+    step_id: str = ""  # filled in by the caller from the flow's steps
 
 
 def add_counts(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -119,7 +121,7 @@ def _left(session: Session, flow_id: str, since: datetime | None) -> list[OpenGr
     columns = (
         col(IntakeSession.flow_version),
         col(IntakeSession.status),
-        col(IntakeSession.current_step),
+        col(IntakeSession.step_key),
     )
     query = (
         select(*columns, func.count())
@@ -135,7 +137,7 @@ def _active(
     session: Session, flow_id: str, idle_before: datetime, since: datetime | None
 ) -> list[OpenGroup]:
     idle = case((col(IntakeSession.updated_at) < idle_before, 1), else_=0).label("idle")
-    columns = (col(IntakeSession.flow_version), col(IntakeSession.current_step), idle)
+    columns = (col(IntakeSession.flow_version), col(IntakeSession.step_key), idle)
     query = (
         select(*columns, func.count())
         .where(col(IntakeSession.status) == ACTIVE, col(IntakeSession.flow_id) == flow_id)

@@ -1,22 +1,21 @@
-"""Queries for patients, intake sessions, answers and flow versions.
+"""Queries for patients, intake sessions and flow versions.
 
 Every function takes the open `Session` first and the rest keyword-only; none commits (the
 caller owns the transaction). `for_update` asks PostgreSQL for a row lock; SQLite already
-serialises writers with `BEGIN IMMEDIATE`.
+serialises writers with `BEGIN IMMEDIATE`. Patients are found by the keyed hashes of their
+Telegram id (every accepted key's, see `storage.sealing`), never by the id itself.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Table, delete, insert, update
-from sqlmodel import Session, col, func, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from storage.sealing import Sealer
 from storage.tables import (
-    Answer,
     AuditEvent,
     FlowVersion,
     IntakeSession,
@@ -25,17 +24,16 @@ from storage.tables import (
 )
 
 ACTIVE = "active"
-ANSWERS: Table = Answer.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
 
 
 def find_current(
-    session: Session, *, telegram_user_id: int, for_update: bool = False
+    session: Session, *, hashes: Sequence[int], for_update: bool = False
 ) -> tuple[Patient | None, IntakeSession | None]:
     """The patient and their newest session in one query (the session locked when asked)."""
     query = (
         select(Patient, IntakeSession)
         .join(IntakeSession, col(IntakeSession.patient_id) == col(Patient.id))
-        .where(Patient.telegram_user_id == telegram_user_id)
+        .where(col(Patient.telegram_id_hash).in_(hashes))
         .order_by(col(IntakeSession.id).desc())
         .limit(1)
     )
@@ -44,27 +42,28 @@ def find_current(
     row = session.exec(query).first()
     if row is not None:
         return row[0], row[1]
-    return find_patient(session, telegram_user_id=telegram_user_id), None
+    return find_patient(session, hashes=hashes), None
 
 
-def find_patient(session: Session, *, telegram_user_id: int) -> Patient | None:
-    """The patient with this Telegram user id, if any."""
-    query = select(Patient).where(Patient.telegram_user_id == telegram_user_id)
+def find_patient(session: Session, *, hashes: Sequence[int]) -> Patient | None:
+    """The patient whose Telegram id has one of these keyed hashes, if any."""
+    query = select(Patient).where(col(Patient.telegram_id_hash).in_(hashes))
     return session.exec(query).first()
 
 
 def create_patient(
     session: Session,
     *,
-    telegram_user_id: int,
+    telegram_id: int,
     language: str | None,
     display_name: str | None,
     username: str | None,
     sealer: Sealer,
 ) -> Patient:
-    """A new consenting patient row."""
+    """A new consenting patient row (identity sealed, found by its keyed hash)."""
     patient = Patient(
-        telegram_user_id=telegram_user_id,
+        telegram_id_hash=sealer.lookup_hash(telegram_id),
+        telegram_id=sealer.seal(str(telegram_id)),
         language=language,
         display_name=sealer.seal_optional(display_name),
         username=sealer.seal_optional(username),
@@ -90,100 +89,50 @@ def current_session(
     return session.exec(query).first()
 
 
-def load_answers(session: Session, *, session_id: int, sealer: Sealer) -> dict[str, Any]:
-    """Every stored answer of a session, by step id."""
-    rows = session.execute(
-        select(ANSWERS.c.step_id, ANSWERS.c.value).where(ANSWERS.c.session_id == session_id)
-    )
-    return {step: json.loads(sealer.unseal(value)) for step, value in rows}
+def patient_sessions(session: Session, *, patient_id: int) -> list[IntakeSession]:
+    """Every intake session of a patient, oldest first."""
+    query = select(IntakeSession).where(IntakeSession.patient_id == patient_id)
+    return list(session.exec(query.order_by(col(IntakeSession.id))))
 
 
-def save_answers(
-    session: Session,
-    *,
-    session_id: int,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    sealer: Sealer,
-) -> None:
-    """Write the difference between two answer maps (insert, update, delete)."""
-    removed = [step for step in before if step not in after]
-    if removed:
-        session.execute(
-            delete(Answer).where(
-                col(Answer.session_id) == session_id, col(Answer.step_id).in_(removed)
-            )
-        )
-    now = utcnow()
-    for step, value in after.items():
-        if step in before and before[step] == value:
-            continue
-        sealed = sealer.seal(json.dumps(value))
-        if step in before:
-            session.execute(
-                update(ANSWERS)
-                .where(ANSWERS.c.session_id == session_id, ANSWERS.c.step_id == step)
-                .values(value=sealed, answered_at=now)
-            )
-        else:
-            session.execute(
-                insert(ANSWERS).values(
-                    session_id=session_id, step_id=step, value=sealed, answered_at=now
-                )
-            )
-
-
-def delete_patient(session: Session, *, patient: Patient) -> list[int]:
-    """Erase a patient's answers, sessions' contents and personal fields; the session ids."""
-    ids = list(session.exec(select(IntakeSession.id).where(IntakeSession.patient_id == patient.id)))
-    session_ids = [i for i in ids if i is not None]
-    if session_ids:
-        session.execute(delete(Answer).where(col(Answer.session_id).in_(session_ids)))
-    for row in session.exec(select(IntakeSession).where(col(IntakeSession.id).in_(session_ids))):
-        row.state, row.source = {}, None
-        if row.status == ACTIVE:
-            row.status, row.ended_at = "withdrawn", utcnow()
-        session.add(row)
-    patient.display_name = patient.username = patient.language = None
-    patient.consented_at = None
-    session.add(patient)
-    return session_ids
-
-
-def in_progress_by_step(session: Session, *, flow_id: str, version: int) -> dict[str, int]:
-    """How many intakes in progress on a flow version sit at each step."""
-    rows = session.exec(
-        select(IntakeSession.current_step, func.count())
-        .where(
+def in_progress_by_step(
+    session: Session, *, flow_id: str, version: int, sealer: Sealer
+) -> dict[str, int]:
+    """How many intakes in progress on a flow version sit at each step (steps are sealed)."""
+    states = session.exec(
+        select(IntakeSession.state).where(
             IntakeSession.flow_id == flow_id,
             IntakeSession.flow_version == version,
             IntakeSession.status == ACTIVE,
         )
-        .group_by(IntakeSession.current_step)
     )
-    return dict(rows.all())
+    counts: dict[str, int] = {}
+    for state in states:
+        step = str(sealer.unseal_json(state)["step"])
+        counts[step] = counts.get(step, 0) + 1
+    return counts
 
 
 def erase_session(session: Session, *, session_id: int, patient_id: int) -> None:
-    """Delete a session with its answers and audit trail, and its patient if it has no other."""
-    session.execute(delete(Answer).where(col(Answer.session_id) == session_id))
+    """Delete a session with its audit trail, and its patient if it has no other."""
     session.execute(delete(AuditEvent).where(col(AuditEvent.session_id) == session_id))
     session.execute(delete(IntakeSession).where(col(IntakeSession.id) == session_id))
     others = session.exec(select(IntakeSession.id).where(IntakeSession.patient_id == patient_id))
     if others.first() is None:
+        session.execute(delete(AuditEvent).where(col(AuditEvent.patient_id) == patient_id))
         session.execute(delete(Patient).where(col(Patient.id) == patient_id))
 
 
 def stored_flow(session: Session, *, flow_id: str, version: int) -> FlowVersion | None:
-    """The stored source of a flow version."""
+    """The stored (sealed) source of a flow version."""
     return session.get(FlowVersion, (flow_id, version))
 
 
 def store_flow(
-    session: Session, *, flow_id: str, version: int, digest: str, source: str
+    session: Session, *, flow_id: str, version: int, digest: str, source: str, sealer: Sealer
 ) -> FlowVersion:
-    """Keep the source of a flow version (first writer wins)."""
-    row = FlowVersion(flow_id=flow_id, version=version, digest=digest, source=source)
+    """Keep the source of a flow version, sealed (first writer wins)."""
+    row = FlowVersion(flow_id=flow_id, version=version, digest=digest, source=sealer.seal(source))
     session.add(row)
     session.flush()
     return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +18,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = 0x1A7A_4B07  # advisory lock key of schema upgrades on PostgreSQL
 LOCK = text("SELECT pg_advisory_lock(:key)")
 UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+log = logging.getLogger(__name__)
 
 
 def alembic_config() -> Config:
@@ -27,12 +29,13 @@ def alembic_config() -> Config:
 
 
 def upgrade(database: Database) -> None:
-    """Bring the database schema to the newest revision.
+    """Bring the database schema to the newest revision (data migrations seal with its sealer).
 
     On PostgreSQL the upgrade holds an advisory lock, so instances starting together on one
     database migrate one after the other (the later ones find nothing to do).
     """
     config = alembic_config()
+    config.attributes["sealer"] = database.sealer
     try:
         with database.engine.connect() as connection:
             locking = not database.is_sqlite
@@ -41,7 +44,9 @@ def upgrade(database: Database) -> None:
                 connection.commit()
             try:
                 config.attributes["connection"] = connection
+                before = MigrationContext.configure(connection).get_current_revision()
                 command.upgrade(config, "head")
+                after = MigrationContext.configure(connection).get_current_revision()
                 connection.commit()
             finally:
                 if locking:
@@ -51,6 +56,8 @@ def upgrade(database: Database) -> None:
     except SQLAlchemyError as exc:
         message = describe_operational_error(exc, database.url, database.busy_timeout_ms)
         raise StorageError(message) from exc
+    if before != after:
+        log.info("database.upgraded from=%s to=%s", before, after)
 
 
 def current_revision(database: Database) -> str | None:

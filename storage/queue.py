@@ -4,6 +4,10 @@ Same conventions as `storage.intakes`: the session first, keyword-only arguments
 State changes of a review item are single conditional `UPDATE`s whose row count says whether
 they happened, so of two clinicians claiming one item exactly one wins, on SQLite and
 PostgreSQL alike (see PITFALLS.md). The delivery side of the outbox is in `storage.outbox`.
+
+The urgency is stored as a rank only (0 emergency ... 3 routine, so the queue orders in SQL);
+its reasons, the red flags, are sealed. `claimed_by` is the claiming actor's id; acting on
+another clinician's claim (release, review) needs `force`.
 """
 
 from __future__ import annotations
@@ -17,21 +21,25 @@ from sqlmodel import Session, col, select
 from storage.tables import AuditEvent, IntakeSession, OutboxMessage, Patient, ReviewItem, utcnow
 
 PRIORITY_RANK = {"emergency": 0, "same_day": 1, "soon": 2, "routine": 3}
+PRIORITY_OF_RANK = {rank: name for name, rank in PRIORITY_RANK.items()}
 STATUSES = ("pending", "claimed", "reviewed", "withdrawn")
 
 
-def queue_review(
-    session: Session, *, session_id: int, priority: str, red_flags: list[dict[str, Any]]
-) -> ReviewItem:
-    """Create the one review item of an intake (or return the one that exists)."""
+def priority_of(item: ReviewItem) -> str:
+    """The priority word of an item (from its rank)."""
+    return PRIORITY_OF_RANK.get(item.priority_rank, "routine")
+
+
+def queue_review(session: Session, *, session_id: int, priority: str, red_flags: str) -> ReviewItem:
+    """Create the one review item of an intake (or return the one that exists).
+
+    `red_flags` is the sealed JSON list of the flags raised.
+    """
     found = session.exec(select(ReviewItem).where(ReviewItem.session_id == session_id)).first()
     if found is not None:
         return found
     item = ReviewItem(
-        session_id=session_id,
-        priority=priority,
-        priority_rank=PRIORITY_RANK[priority],
-        red_flags=red_flags,
+        session_id=session_id, priority_rank=PRIORITY_RANK[priority], red_flags=red_flags
     )
     session.add(item)
     session.flush()
@@ -65,6 +73,7 @@ def audit(
     action: str,
     session_id: int | None = None,
     review_item_id: int | None = None,
+    patient_id: int | None = None,
     detail: str | None = None,
 ) -> None:
     """Record who did what to which intake (never answer contents)."""
@@ -74,6 +83,7 @@ def audit(
             action=action,
             session_id=session_id,
             review_item_id=review_item_id,
+            patient_id=patient_id,
             detail=detail,
         )
     )
@@ -96,7 +106,7 @@ def list_review_items(
     if status is not None:
         query = query.where(ReviewItem.status == status)
     if priority is not None:
-        query = query.where(ReviewItem.priority == priority)
+        query = query.where(ReviewItem.priority_rank == PRIORITY_RANK[priority])
     if since is not None:
         query = query.where(col(ReviewItem.created_at) >= since)
     if until is not None:
@@ -148,14 +158,17 @@ def preload_context(session: Session, *, items: list[ReviewItem]) -> list[object
 
 def count_review_items(session: Session) -> dict[tuple[str, str], int]:
     """How many items there are per (status, priority)."""
-    query = select(ReviewItem.status, ReviewItem.priority, func.count()).group_by(
-        col(ReviewItem.status), col(ReviewItem.priority)
+    query = select(ReviewItem.status, ReviewItem.priority_rank, func.count()).group_by(
+        col(ReviewItem.status), col(ReviewItem.priority_rank)
     )
-    return {(status, priority): n for status, priority, n in session.exec(query)}
+    return {
+        (status, PRIORITY_OF_RANK.get(rank, "routine")): n
+        for status, rank, n in session.exec(query)
+    }
 
 
-def claim_item(session: Session, *, item_id: int, by: str) -> bool:
-    """Claim a pending item for `by`; False when it is not pending (someone else won)."""
+def claim_item(session: Session, *, item_id: int, by: str, name: str) -> bool:
+    """Claim a pending item for actor `by` (shown as `name`); False when it is not pending."""
     now = utcnow()
     return _transition(
         session,
@@ -163,12 +176,13 @@ def claim_item(session: Session, *, item_id: int, by: str) -> bool:
         ("pending",),
         status="claimed",
         claimed_by=by,
+        claimed_name=name,
         claimed_at=now,
         updated_at=now,
     )
 
 
-def claim_next(session: Session, *, by: str) -> int | None:
+def claim_next(session: Session, *, by: str, name: str) -> int | None:
     """Claim the most urgent, oldest pending item for `by`; its id, or None when none is free."""
     now = utcnow()
     nxt = (
@@ -181,33 +195,41 @@ def claim_next(session: Session, *, by: str) -> int | None:
     statement = (
         update(ReviewItem)
         .where(col(ReviewItem.id) == nxt.scalar_subquery(), col(ReviewItem.status) == "pending")
-        .values(status="claimed", claimed_by=by, claimed_at=now, updated_at=now)
+        .values(status="claimed", claimed_by=by, claimed_name=name, claimed_at=now, updated_at=now)
         .returning(col(ReviewItem.id))
     )
     return session.execute(statement).scalar_one_or_none()
 
 
-def release_item(session: Session, *, item_id: int) -> bool:
-    """Put a claimed item back in the queue; False when it is not claimed."""
+def release_item(session: Session, *, item_id: int, by: str, force: bool = False) -> bool:
+    """Put an item `by` claimed back in the queue (anyone's with `force`); False otherwise."""
     return _transition(
         session,
         item_id,
         ("claimed",),
+        claimant=None if force else by,
         status="pending",
         claimed_by=None,
+        claimed_name=None,
         claimed_at=None,
         updated_at=utcnow(),
     )
 
 
-def mark_reviewed(session: Session, *, item_id: int, by: str, note: str | None) -> bool:
-    """Mark a pending or claimed item reviewed with a (sealed) note; False otherwise."""
+def mark_reviewed(
+    session: Session, *, item_id: int, by: str, name: str, note: str | None, force: bool = False
+) -> bool:
+    """Mark an item reviewed with a (sealed) note: a pending one, one `by` claimed, or with
+    `force` one another clinician claimed; False otherwise."""
     now = utcnow()
     claimed = _transition(
         session,
         item_id,
         ("claimed",),
+        claimant=None if force else by,
         status="reviewed",
+        claimed_by=by,  # who reviewed it (a forced review overrides the claim)
+        claimed_name=name,
         reviewed_at=now,
         note=note,
         updated_at=now,
@@ -220,6 +242,7 @@ def mark_reviewed(session: Session, *, item_id: int, by: str, note: str | None) 
         ("pending",),
         status="reviewed",
         claimed_by=by,
+        claimed_name=name,
         claimed_at=now,
         reviewed_at=now,
         note=note,
@@ -235,25 +258,28 @@ def reopen_item(session: Session, *, item_id: int) -> bool:
         ("reviewed",),
         status="pending",
         claimed_by=None,
+        claimed_name=None,
         claimed_at=None,
         reviewed_at=None,
         updated_at=utcnow(),
     )
 
 
-def set_review_message(session: Session, *, item_id: int, message_id: int) -> None:
-    """Remember which review-chat message shows the item (for later edits)."""
-    session.execute(
-        update(ReviewItem).where(col(ReviewItem.id) == item_id).values(review_message_id=message_id)
+def _transition(
+    session: Session,
+    item_id: int,
+    from_: tuple[str, ...],
+    *,
+    claimant: str | None = None,
+    **values: Any,
+) -> bool:
+    """One conditional UPDATE; `claimant` also requires the item to be claimed by that actor."""
+    statement = update(ReviewItem).where(
+        col(ReviewItem.id) == item_id, col(ReviewItem.status).in_(from_)
     )
-
-
-def _transition(session: Session, item_id: int, from_: tuple[str, ...], **values: Any) -> bool:
-    statement = (
-        update(ReviewItem)
-        .where(col(ReviewItem.id) == item_id, col(ReviewItem.status).in_(from_))
-        .values(**values)
-    )
+    if claimant is not None:
+        statement = statement.where(col(ReviewItem.claimed_by) == claimant)
+    statement = statement.values(**values)
     result = cast(CursorResult[Any], session.execute(statement))
     return result.rowcount == 1
 

@@ -1,9 +1,13 @@
-"""The database tables (sqlmodel): patients, intake sessions, answers, the inbox, review items,
-outbox, audit.
+"""The database tables (sqlmodel): patients, intake sessions, the inbox, review items, outbox,
+audit.
 
-Timestamps are timezone-aware UTC. Answer values, free text and names are stored sealed (see
-`storage.sealing`) when an encryption key is configured. Audit events never hold answer contents.
-Intake counts are numbers only (per day, flow version and step), never about one patient.
+Timestamps are timezone-aware UTC. Every health field is stored sealed (`storage.sealing`): a
+session's answers and state are one sealed JSON blob, a review item's red flags another; names,
+notes and the patient's Telegram id are sealed strings. Look-ups by Telegram id go through a
+keyed hash, and so does the step an intake is at (for `stats`). `storage.policy` classifies every
+column (sealed, keyed hash or clear metadata, with the reason) and a test fails when a column is
+missing from it. Audit events hold ids, event names and counts, never contents. Intake counts
+are numbers only (per day, flow version and step), never about one patient.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -31,12 +35,15 @@ def _created_ts() -> Any:
 
 
 class Patient(SQLModel, table=True):
-    """A person chatting with the bot; personal fields are sealed and erased on /delete."""
+    """A consenting person; personal fields are sealed, and the row is erased on /delete."""
 
     __tablename__ = "patients"
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_user_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    # keyed hash of the Telegram user id (storage.sealing); negative for a record kept under
+    # the clinic's legal retention duty after /delete, which no look-up finds any more
+    telegram_id_hash: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    telegram_id: str  # sealed
     language: str | None = None
     display_name: str | None = None  # sealed
     username: str | None = None  # sealed
@@ -46,7 +53,14 @@ class Patient(SQLModel, table=True):
 
 
 class IntakeSession(SQLModel, table=True):
-    """One run of a flow for one patient, pinned to the flow version it started on."""
+    """One run of a flow for one patient, pinned to the flow version it started on.
+
+    `state` is one sealed JSON blob: the current step, the answers, the history, the flags
+    raised, selections in progress, the counting progress and the deep-link source
+    (`flows.intake.sessions`). `step_key` is a keyed hash of the current step, so `stats` can
+    count intakes left at each step without opening a session (which questions a patient was
+    asked says which branch they took: the step itself is not stored in clear).
+    """
 
     __tablename__ = "intake_sessions"
     __table_args__ = (
@@ -54,7 +68,7 @@ class IntakeSession(SQLModel, table=True):
         # intakes by status and step, read by `stats` from the index alone
         Index(
             "ix_sessions_status_step",
-            *("status", "flow_id", "flow_version", "current_step", "updated_at"),
+            *("status", "flow_id", "flow_version", "step_key", "updated_at"),
         ),
         # One active intake per patient, whatever races between instances (a doubled tap).
         Index(
@@ -70,27 +84,13 @@ class IntakeSession(SQLModel, table=True):
     patient_id: int = Field(foreign_key="patients.id", index=True)
     flow_id: str
     flow_version: int
-    status: str = "active"  # active, completed, escalated, cancelled, withdrawn, abandoned, ...
-    current_step: str
-    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    source: str | None = None  # deep-link payload
+    status: str = "active"  # active, completed, escalated, cancelled, declined, abandoned
+    state: str  # sealed JSON
+    step_key: int | None = Field(default=None, sa_column=Column(BigInteger))  # keyed hash
     callback_phone: str | None = None  # sealed; shared by the patient for a call-back
     started_at: datetime = _created_ts()
     updated_at: datetime = _created_ts()
     ended_at: datetime | None = _optional_ts()
-
-
-class Answer(SQLModel, table=True):
-    """The patient's answer to one step of one session (value sealed, JSON inside)."""
-
-    __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("session_id", "step_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    session_id: int = Field(foreign_key="intake_sessions.id", index=True)
-    step_id: str
-    value: str  # sealed JSON
-    answered_at: datetime = _created_ts()
 
 
 class InboxUpdate(SQLModel, table=True):
@@ -106,7 +106,7 @@ class InboxUpdate(SQLModel, table=True):
     __table_args__ = (
         Index(
             "ix_inbox_pending_chat",
-            "chat_id",
+            "chat_hash",
             "update_id",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
@@ -120,7 +120,10 @@ class InboxUpdate(SQLModel, table=True):
     )
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # keyed hash of the chat id (the patient's Telegram id in their private chat): orders a
+    # chat's updates and lets /delete find them, without storing the id
+    chat_hash: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chat: str | None = None  # sealed chat id, to send a reply lost with its instance again
     payload: str | None = None  # sealed JSON of the update until it is processed
     status: str = "pending"  # pending, applied, done, failed
     owner: str | None = None  # the bot instance that holds it queued (see BotInstance)
@@ -149,17 +152,14 @@ class ReviewItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="intake_sessions.id", unique=True)
-    priority: str  # emergency, same_day, soon, routine
-    priority_rank: int  # 0 emergency ... 3 routine, for ordering
-    red_flags: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
-    )
+    priority_rank: int  # 0 emergency, 1 same day, 2 soon, 3 routine: the queue's order
+    red_flags: str  # sealed JSON: the flags raised (ids, levels, evidence)
     status: str = "pending"
-    claimed_by: str | None = None
+    claimed_by: str | None = None  # the actor id ("clinician:<telegram id>", "cli:<name>")
+    claimed_name: str | None = None  # the clinician's name as shown to colleagues
     claimed_at: datetime | None = _optional_ts()
     reviewed_at: datetime | None = _optional_ts()
     note: str | None = None  # sealed
-    review_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = _created_ts()
     updated_at: datetime = _created_ts()
 
@@ -171,8 +171,8 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_due", "sent_at", "next_try_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    topic: str  # e.g. review_item, review_withdrawn, review_update
-    ref_id: int  # what the topic refers to (a review item id)
+    topic: str  # review_item, review_update (ref: a review item), retract (ref: a message row)
+    ref_id: int  # what the topic refers to
     attempts: int = 0
     next_try_at: datetime = _created_ts()
     sent_at: datetime | None = _optional_ts()
@@ -187,11 +187,14 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _created_ts()
-    actor: str  # "patient:<telegram id>", "clinician:<telegram id>", "cli:<name>", "system"
+    # "patient", "clinician:<telegram id>", "cli:<name>", "user:<keyed hash>" (someone not on
+    # the clinician list), "system"
+    actor: str
     action: str  # e.g. intake.completed, review.claimed, review.viewed, access.denied
     session_id: int | None = Field(default=None, index=True)
     review_item_id: int | None = Field(default=None, index=True)
-    detail: str | None = None  # an id or a status, never answer contents
+    patient_id: int | None = Field(default=None, index=True)
+    detail: str | None = None  # an id, a status or counts, never contents
 
 
 class FlowVersion(SQLModel, table=True):
@@ -202,7 +205,34 @@ class FlowVersion(SQLModel, table=True):
     flow_id: str = Field(primary_key=True)
     version: int = Field(primary_key=True)
     digest: str
-    source: str
+    source: str  # sealed: see storage.policy
+    created_at: datetime = _created_ts()
+
+
+class ReviewMessage(SQLModel, table=True):
+    """A message the bot sent about a review item (a notice, a summary), to edit or delete it.
+
+    Kept until the message is withdrawn: /delete and retention erase the item at once and owe
+    Telegram a `retract` of each of these rows through the outbox.
+    """
+
+    __tablename__ = "review_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_item_id: int = Field(index=True)  # no foreign key: it outlives the item to retract
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str  # notice (the review chat), summary, full (a clinician's private chat)
+    sent_at: datetime = _created_ts()
+
+
+class SealCanary(SQLModel, table=True):
+    """A known text sealed at the first start: a wrong key is reported before anything else."""
+
+    __tablename__ = "seal_canary"
+
+    id: int | None = Field(default=None, primary_key=True)
+    value: str  # sealed
     created_at: datetime = _created_ts()
 
 

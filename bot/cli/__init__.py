@@ -4,11 +4,15 @@ Each command's module is imported only when the app is built with it: `main` bui
 with just the command named on the command line (a `review list` then never imports the
 Telegram stack, the web server or the FHIR models), and the full app for help or a name it
 does not know. `app` (for tests and `--help`) is the full app, built on first use.
+
+The process creates files for its owner only (umask 077): the SQLite file with its WAL, exports,
+anything a log handler writes.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -22,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "review": ("review", "app", "group"),
     "safety": ("safety", "app", "group"),
     "stats": ("stats", "stats", "command"),
+    "keys": ("keys", "app", "group"),
+    "patient": ("patient", "app", "group"),
+    "purge": ("purge", "purge", "command"),
 }
 
 
@@ -64,5 +71,6 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Entry point of the `intake-bot` console script."""
+    os.umask(0o077)
     named = sys.argv[1] if len(sys.argv) > 1 else None
     build_app(named if named in COMMANDS else None)()

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.checks import check_terminal
 from bot.cli.errors import startup_errors
 from bot.composition import build_services
 from bot.settings import Settings
@@ -42,7 +43,10 @@ def chat(
 ) -> None:
     """Run the intake in this terminal, reading answers line by line from stdin."""
     with startup_errors():
-        services = build_services(Settings(), flow_file=flow_file, database_url=db, typed=True)
+        settings = Settings()
+    check_terminal(settings, db or settings.database_url)
+    with startup_errors():
+        services = build_services(settings, flow_file=flow_file, database_url=db, typed=True)
     try:
         with startup_errors():
             lines = scenario_lines(scenario, services.registry.active_loaded.flow)

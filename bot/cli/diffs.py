@@ -15,12 +15,14 @@ import typer
 from rich.console import Console
 
 from bot.cli.errors import startup_errors
+from bot.settings import Settings
 from flows.engine.format.model import Flow
 from flows.engine.format.problems import FlowError
 from flows.engine.loading.loader import load_flow_file
 from flows.workbench.diff import Change, changed_steps, diff_flows
 from storage.database import Database
 from storage.intakes import in_progress_by_step
+from storage.sealing import Sealer
 
 FileArg = Annotated[Path, typer.Argument(help="A flow file (YAML).", dir_okay=False)]
 
@@ -74,9 +76,11 @@ def print_in_progress(flow: Flow, counts: dict[str, int], changed: set[str]) -> 
 
 
 def _in_progress(url: str, flow: Flow) -> dict[str, int]:
-    database = Database(url)
+    database = Database(url, sealer=Sealer(Settings().encryption_keys))  # steps are sealed
     try:
         with database.reading() as session:
-            return in_progress_by_step(session, flow_id=flow.id, version=flow.version)
+            return in_progress_by_step(
+                session, flow_id=flow.id, version=flow.version, sealer=database.sealer
+            )
     finally:
         database.dispose()

@@ -2,11 +2,13 @@
 
 With `INTAKE_TELEGRAM_TOKEN` set the bot long-polls Telegram, or serves a webhook when
 `INTAKE_WEBHOOK_URL` is set (then `INTAKE_WEBHOOK_SECRET` is required). Every setting is checked
-first (`bot.preflight`): a bad one is a line on stderr and exit code 2, before anything starts.
-Pending updates are never dropped: Telegram keeps them for a day and they are patients'
-answers. SIGTERM stops fetching, finishes the turns in progress and exits. SIGHUP, or an edit
-of the flow files (polled every `INTAKE_FLOW_WATCH_SECONDS`), reloads the active flow without
-stopping (see `bot.reloading`).
+first (`bot.preflight`: a Telegram bot without INTAKE_ENCRYPTION_KEY, a review chat without
+clinicians, a bad link or number ...): a bad one is a line on stderr and exit code 2, before
+anything starts; so is a key that does not open the database. Pending updates are never
+dropped: Telegram keeps them for a day and they are patients' answers. SIGTERM stops fetching,
+finishes the turns in progress and exits. SIGHUP, or an edit of the flow files (polled every
+`INTAKE_FLOW_WATCH_SECONDS`), reloads the active flow without stopping (see `bot.reloading`).
+While it runs, the bot purges data past its retention period every hour.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bot.reloading import FlowReloader
 from bot.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.errors import protect_logs
+from bot.telegram.maintenance import PurgeTask, purge_hooks
 from bot.telegram.review_plugin import review_plugin
 from bot.telegram.webhook import WebhookConfig, parse_listen, run_webhook
 
@@ -45,11 +48,11 @@ def run() -> None:
     )
     protect_logs(token)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration context
-    problem = asyncio.run(reach_bot_api(settings))
-    stop_on([problem] if problem else [])
     with startup_errors():
-        services = build_services(settings)
+        services = build_services(settings)  # a key that does not open it stops here
     try:
+        problem = asyncio.run(reach_bot_api(settings))
+        stop_on([problem] if problem else [])
         serve(services)
     finally:
         services.close()
@@ -60,11 +63,13 @@ def serve(services: Services) -> None:
     settings = services.settings
     plugin = review_plugin(services)
     reloader = FlowReloader(services.registry, services.flow_files, settings.flow_watch_seconds)
+    purging = PurgeTask(services.retention, notify=services.review_wakeup.notify)
+    start_purge, stop_purge = purge_hooks(purging)
     app = build_application(
         services,
         extra_handlers=plugin.handlers,
-        post_init_hooks=[*plugin.post_init, reloader.start],
-        post_stop_hooks=[reloader.stop, *plugin.post_stop],
+        post_init_hooks=[*plugin.post_init, reloader.start, start_purge],
+        post_stop_hooks=[stop_purge, reloader.stop, *plugin.post_stop],
     )
     config = webhook_config(settings)
     if config is None:

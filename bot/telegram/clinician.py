@@ -1,12 +1,15 @@
-"""The clinician side on Telegram: /queue, /show, /claim, /done, /stats and the review-card buttons.
+"""The clinician side on Telegram: /queue, /show, /claim, /done, /stats, Open links and buttons.
 
 Commands are taken in private chats with the bot and in the review chat, and only from the user
 ids of INTAKE_CLINICIAN_IDS. Anyone else gets the flow's `not_available` message, no data, and
-an `access.denied` audit event. /claim without an id takes the most urgent pending item.
+a rate-limited `access.denied` audit event under a keyed hash of their id. Health data (a
+summary, full answers, flags in /queue) only ever goes to the asking clinician's private chat
+(`bot.telegram.private_replies`); in the review chat the bot answers without contents and
+sends the summary privately. A notice's Open button is a deep link that sends
+`/start review_<id>` in the clinician's private chat. /claim without an id takes the most urgent
+pending item; `/done ID --force note` marks reviewed an item another clinician claimed.
 Handlers sit in the application's extra group (before the patient handlers) and stop a handled
-private update from reaching them. Card buttons carry `r:<action>:<item id>` (far below
-Telegram's 64 bytes): Claim, Reviewed and Full answers. Replies are clinician-facing and live
-here; the denial is patient-facing and lives in the flow.
+update from reaching them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram import Update, User
+from telegram.constants import ChatType
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -27,67 +31,37 @@ from telegram.ext import (
 )
 
 from bot.telegram.inbound import language_of
-from flows.engine.records.record import ReviewRecord, priority_words
-from flows.engine.records.summary import split_text, timestamp
-from flows.review.outbox import BUTTONS
+from bot.telegram.private_replies import PrivateReplies
+from bot.telegram.review_texts import (
+    BUTTON_PATTERN,
+    NO_PREVIEW,
+    OPEN_PREFIX,
+    open_link,
+    queue_text,
+    review_keyboard,
+    stats_text,
+)
+from flows.review.outbox import PRIVATE_BUTTONS
 from flows.review.records import ReviewError
 from flows.review.service import ReviewService
 
 _LOG = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
+Command = Callable[[Update, Context, str], Coroutine[Any, Any, None]]
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 Message = Callable[[str, str | None], str]
-BUTTON_LABELS = {"claim": "Claim", "done": "Reviewed", "full": "Full answers"}
-BUTTON_PATTERN = r"^r:(claim|done|full):(\d+)$"
 QUEUE_PAGE = 20  # /queue lists this many pending items, the most urgent
 USAGE = {
     "show": "Usage: /show ID",
     "claim": "Usage: /claim ID (or /claim alone for the most urgent pending item)",
-    "done": "Usage: /done ID note",
+    "done": "Usage: /done ID [--force] note",
 }
-
-
-def review_keyboard(item_id: int, buttons: Sequence[str]) -> InlineKeyboardMarkup | None:
-    """The card's buttons (claim, done, full) as one row, or None for none."""
-    if not buttons:
-        return None
-    row = [
-        InlineKeyboardButton(BUTTON_LABELS[b], callback_data=f"r:{b}:{item_id}") for b in buttons
-    ]
-    return InlineKeyboardMarkup([row])
-
-
-def queue_text(records: Sequence[ReviewRecord], page: int = QUEUE_PAGE) -> str:
-    """The /queue reply: one line per pending item, most urgent first (the first `page`)."""
-    if not records:
-        return "The queue is empty."
-    more = len(records) > page
-    head = f"Pending: more than {page}, the {page} most urgent:" if more else None
-    lines = [head or f"Pending: {len(records)}"]
-    for r in records[:page]:
-        flags = ", ".join(f.id for f in r.red_flags)
-        lines.append(
-            f"#{r.item_id} {priority_words(r.priority)} · queued {timestamp(r.queued_at)}"
-            + (f" · flags: {flags}" if flags else "")
-        )
-    return "\n".join(lines)
-
-
-def stats_text(counts: dict[tuple[str, str], int]) -> str:
-    """The /stats reply: items per status, and pending ones per priority."""
-    statuses: dict[str, int] = {}
-    for (status, _), n in counts.items():
-        statuses[status] = statuses.get(status, 0) + n
-    lines = ["Review items:"] + [f"{s}: {n}" for s, n in sorted(statuses.items())]
-    for priority in ("emergency", "same_day", "soon", "routine"):
-        n = counts.get(("pending", priority), 0)
-        if n:
-            lines.append(f"pending {priority_words(priority)}: {n}")
-    return "\n".join(lines)
+SENT_PRIVATELY = "Review #{id}: sent to your private chat with me."
+NO_PRIVATE_CHAT = "I can't message you privately yet. Open review #{id} here: {link}"
 
 
 class ClinicianHandlers:
-    """Callbacks for clinician commands and card buttons, guarded by the allow-list."""
+    """Callbacks for clinician commands, Open links and card buttons, behind the allow-list."""
 
     def __init__(
         self,
@@ -101,13 +75,14 @@ class ClinicianHandlers:
         self.clinicians = clinicians
         self.review_chat = review_chat
         self.message = message
+        self.private = PrivateReplies(review)
 
     def handlers(self) -> list[BaseHandler[Any, Any, Any]]:
-        """The command and button handlers, for the application's extra group."""
+        """The command, Open-link and button handlers, for the application's extra group."""
         where: filters.BaseFilter = filters.ChatType.PRIVATE
         if self.review_chat is not None:
             where = where | filters.Chat(chat_id=self.review_chat)
-        commands = {
+        commands: dict[str, Command] = {
             "queue": self.handle_queue,
             "show": self.handle_show,
             "claim": self.handle_claim,
@@ -118,25 +93,30 @@ class ClinicianHandlers:
             CommandHandler(name, self._guarded(name, callback), where)
             for name, callback in commands.items()
         ]
+        opened = filters.ChatType.PRIVATE & filters.Regex(rf"^/start {OPEN_PREFIX}\d+$")
+        found.insert(0, CommandHandler("start", self._guarded("open", self.handle_open), opened))
         found.append(CallbackQueryHandler(self.handle_button, pattern=BUTTON_PATTERN))
         return found
 
     # --- commands --------------------------------------------------------------------------
 
     async def handle_queue(self, update: Update, context: Context, actor: str) -> None:
-        """Reply with the pending items, most urgent first."""
+        """Reply with the pending items, most urgent first (their flags only in private)."""
         records = await asyncio.to_thread(self.review.queue, actor, QUEUE_PAGE + 1)
-        await self._reply(update, queue_text(records))
+        await self._reply(update, queue_text(records, QUEUE_PAGE, with_flags=_in_private(update)))
 
     async def handle_show(self, update: Update, context: Context, actor: str) -> None:
-        """Reply with one item's summary, with its buttons."""
+        """Send one item's summary to the clinician's private chat."""
         item_id = _item_id(context.args)
         if item_id is None:
             await self._reply(update, USAGE["show"])
             return
-        view = await asyncio.to_thread(self.review.show, actor, item_id)
-        buttons = BUTTONS.get(view.record.status, ())
-        await self._reply(update, view.summary, review_keyboard(item_id, buttons))
+        await self._show_privately(update, context, actor, item_id)
+
+    async def handle_open(self, update: Update, context: Context, actor: str) -> None:
+        """An Open link (`/start review_<id>`): the item's summary in the private chat."""
+        payload = (context.args or [""])[0]
+        await self._show_privately(update, context, actor, int(payload[len(OPEN_PREFIX) :]))
 
     async def handle_claim(self, update: Update, context: Context, actor: str) -> None:
         """Claim an item (or, without an id, the most urgent pending one) for the clinician."""
@@ -146,30 +126,30 @@ class ClinicianHandlers:
             if found is None:
                 await self._reply(update, "The queue is empty.")
                 return
-            view = await asyncio.to_thread(self.review.show, actor, found.item_id)
-            await self._reply(
-                update, view.summary, review_keyboard(found.item_id, ("done", "full"))
-            )
+            await self._show_privately(update, context, actor, found.item_id)
             return
         item_id = _item_id(context.args)
         if item_id is None:
             await self._reply(update, USAGE["claim"])
             return
         record = await asyncio.to_thread(self.review.claim, actor, item_id, name=name)
-        await self._reply(update, f"Review #{record.item_id} claimed by {record.claimed_by}.")
+        await self._reply(update, f"Review #{record.item_id} claimed by {record.claimer}.")
 
     async def handle_done(self, update: Update, context: Context, actor: str) -> None:
-        """Mark an item reviewed with the note that follows its id."""
+        """Mark an item reviewed with the note that follows its id (`--force`: anyone's claim)."""
         args = list(context.args or [])
         item_id = _item_id(args)
         if item_id is None:
             await self._reply(update, USAGE["done"])
             return
-        note = " ".join(args[1:]) or None
+        force = "--force" in args[1:2]
+        words = args[2:] if force else args[1:]
+        note = " ".join(words) or None
         name = _name(update.effective_user)
-        record = await asyncio.to_thread(self.review.done, actor, item_id, name=name, note=note)
-        done = f"Review #{record.item_id} marked reviewed by {record.claimed_by}."
-        await self._reply(update, done)
+        record = await asyncio.to_thread(
+            self.review.done, actor, item_id, name=name, note=note, force=force
+        )
+        await self._reply(update, f"Review #{record.item_id} marked reviewed by {record.claimer}.")
 
     async def handle_stats(self, update: Update, context: Context, actor: str) -> None:
         """Reply with counts per status and pending priority."""
@@ -179,27 +159,26 @@ class ClinicianHandlers:
     # --- buttons ---------------------------------------------------------------------------
 
     async def handle_button(self, update: Update, context: Context) -> None:
-        """Claim, mark reviewed or show the full answers of a card's item."""
-        query = update.callback_query
-        user = update.effective_user
+        """Claim, mark reviewed or send the full answers (privately) of a card's item."""
+        query, user = update.callback_query, update.effective_user
         if query is None or query.data is None or user is None:
             return
         _, action, raw_id = query.data.split(":")
-        item_id = int(raw_id)
         if user.id not in self.clinicians:
             await self._deny(user, f"button:{action}")
             await query.answer(self.message("not_available", language_of(update)))
             raise ApplicationHandlerStop
-        actor = f"clinician:{user.id}"
         try:
-            notice = await self._press(update, actor, action, item_id)
+            notice = await self._press(update, context, action, int(raw_id))
         except ReviewError as exc:
             notice = str(exc)
         await query.answer(notice[:200])
         raise ApplicationHandlerStop
 
-    async def _press(self, update: Update, actor: str, action: str, item_id: int) -> str:
-        name = _name(update.effective_user)
+    async def _press(self, update: Update, context: Context, action: str, item_id: int) -> str:
+        user = update.effective_user
+        assert user is not None
+        actor, name = f"clinician:{user.id}", _name(user)
         if action == "claim":
             await asyncio.to_thread(self.review.claim, actor, item_id, name=name)
             return f"Claimed by {name}"
@@ -207,14 +186,30 @@ class ClinicianHandlers:
             await asyncio.to_thread(self.review.done, actor, item_id, name=name, note=None)
             return f"Marked reviewed by {name}"
         view = await asyncio.to_thread(self.review.show, actor, item_id)
-        await self._reply(update, view.full_answers)
-        return "Full answers sent"
+        if await self.private.send(context.bot, user.id, item_id, view.full_answers, kind="full"):
+            return "Full answers sent to your private chat"
+        return NO_PRIVATE_CHAT.format(id=item_id, link=open_link(context.bot.username, item_id))
 
-    # --- guard and replies -----------------------------------------------------------------
+    # --- private summaries, guard and replies ---------------------------------------------
 
-    def _guarded(
-        self, name: str, command: Callable[[Update, Context, str], Coroutine[Any, Any, None]]
-    ) -> Callback:
+    async def _show_privately(
+        self, update: Update, context: Context, actor: str, item_id: int
+    ) -> None:
+        """The summary in the clinician's private chat (a content-free word in a group)."""
+        user = update.effective_user
+        assert user is not None
+        view = await asyncio.to_thread(self.review.show, actor, item_id)
+        markup = review_keyboard(item_id, PRIVATE_BUTTONS.get(view.record.status, ()))
+        sent = await self.private.send(
+            context.bot, user.id, item_id, view.summary, kind="summary", markup=markup
+        )
+        if _in_private(update):
+            return
+        link = open_link(context.bot.username, item_id)
+        text = SENT_PRIVATELY if sent else NO_PRIVATE_CHAT
+        await self._reply(update, text.format(id=item_id, link=link))
+
+    def _guarded(self, name: str, command: Command) -> Callback:
         async def handle(update: Update, context: Context) -> None:
             """Run the command for a clinician; deny and audit anyone else."""
             user = update.effective_user
@@ -233,19 +228,19 @@ class ClinicianHandlers:
         return handle
 
     async def _deny(self, user: User, what: str) -> None:
-        _LOG.info("clinician command denied: user=%s what=%s", user.id, what)
-        await asyncio.to_thread(self.review.deny, f"telegram:{user.id}", what)
+        _LOG.info("clinician command denied: what=%s", what)
+        await asyncio.to_thread(self.review.deny_user, user.id, what)
 
-    async def _reply(
-        self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> None:
+    async def _reply(self, update: Update, text: str) -> None:
+        """A reply without health data (those go through `PrivateReplies`)."""
         chat = update.effective_chat
-        if chat is None:
-            return
-        parts = split_text(text)
-        for part in parts[:-1]:
-            await chat.send_message(part)
-        await chat.send_message(parts[-1], reply_markup=markup)
+        if chat is not None:
+            await chat.send_message(text, link_preview_options=NO_PREVIEW)
+
+
+def _in_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
 
 
 def _item_id(args: Sequence[str] | None) -> int | None:

@@ -1,9 +1,9 @@
 """The patient commands and the bot's command menu.
 
 /start (a deep-link payload becomes the intake's source), /back, /restart, /status, /help and
-/cancel are intake actions; /mydata sends the patient a copy of their answers; /delete asks
-first, with two transport-level buttons, then erases the patient's data. An unknown command
-gets the help text.
+/cancel are intake actions; /mydata sends the patient everything stored about them (every
+intake); /delete asks first, with two transport-level buttons, then erases the patient's data
+and says exactly what, if anything, the clinic keeps. An unknown command gets the help text.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ class PatientCommands:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return
-        lines = await self.intake.patient_copy(user_id=user.id)
         language = self.delivery.language(chat.id, language_of(update))
+        lines = await self.intake.patient_copy(user_id=user.id, language=language)
         text = "\n".join(lines) or self.intake.message("mydata_empty", language)
         await self.delivery.send_text(chat.id, text)
 
@@ -108,8 +108,8 @@ class PatientCommands:
             return
         await answer_query(query)
         if button.option_index == 0:
-            await self.intake.delete_patient(user_id=user.id)
-            outcome = self.intake.message("deleted", lang)
+            deletion = await self.intake.delete_patient(user_id=user.id, language=lang)
+            outcome = deletion.message
         else:
             outcome = self.intake.message("delete_kept", lang)
         if isinstance(query.message, Message):

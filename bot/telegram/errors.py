@@ -9,7 +9,10 @@ here (the intake service answers a failed turn itself).
 `TokenRedactor` is a logging filter put on the root handlers: anything that would print the bot
 token (an exception carrying a request URL, a library's debug line) prints `<token>` instead.
 httpx logs every request URL, which contains the token, at INFO: its logger is kept at WARNING.
-PTB logs whole updates (patients' words) at DEBUG: its logger is kept at INFO.
+PTB logs whole updates (patients' words) at DEBUG: its logger is kept at INFO. Because a
+logger's level can be turned down later (an operator debugging), the root handlers also carry
+`PayloadGuard`, which drops the DEBUG records of the libraries that dump payloads there (PTB's
+updates and request parameters, SQLAlchemy's result rows, HTTP bodies).
 """
 
 from __future__ import annotations
@@ -29,7 +32,12 @@ from bot.telegram.tracking import MARK
 _LOG = logging.getLogger("bot.telegram")
 REDACTED = "<token>"
 ErrorCallback = Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-QUIET_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
+QUIET_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "telegram": logging.INFO,
+    "alembic": logging.WARNING,  # two boilerplate lines per start; storage.migrate logs upgrades
+}
 
 
 async def handle_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -72,6 +80,19 @@ def error_handler(reply: Callable[[str | None], str], count: Callable[[], None])
     return handle_failure
 
 
+PAYLOAD_LOGGERS = ("telegram", "httpx", "httpcore", "aiohttp", "tornado", "sqlalchemy")
+
+
+class PayloadGuard(logging.Filter):
+    """Drops DEBUG records of libraries that log message payloads or result rows there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep a record unless it is a library's DEBUG line."""
+        if record.levelno >= logging.INFO:
+            return True
+        return not record.name.startswith(PAYLOAD_LOGGERS)
+
+
 class TokenRedactor(logging.Filter):
     """Replaces the bot token in formatted log records."""
 
@@ -95,10 +116,12 @@ class TokenRedactor(logging.Filter):
 
 
 def protect_logs(token: str) -> None:
-    """Quieten the libraries that log URLs or updates; redact the token on the root handlers."""
+    """Quieten the libraries that log URLs, updates or rows; guard and redact the root handlers."""
     for name, level in QUIET_LOGGERS.items():
         logger = logging.getLogger(name)
         logger.setLevel(max(level, logger.getEffectiveLevel()))
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, TokenRedactor) and f.token == token for f in handler.filters):
             handler.addFilter(TokenRedactor(token))
+        if not any(isinstance(f, PayloadGuard) for f in handler.filters):
+            handler.addFilter(PayloadGuard())

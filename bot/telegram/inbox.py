@@ -16,7 +16,10 @@ failed-turn reply at once (with the emergency number) rather than silence, and t
 not retried.
 
 Payloads are sealed with the database's sealer (they hold patients' words) and dropped as soon
-as the update is applied.
+as the update is applied. A row knows its chat by a keyed hash of the chat id; the id itself
+is sealed beside it, read only to resend a lost reply. Both follow the keys: `keys rotate`
+re-seals the rows and renews the hashes, and an update sealed with a key still listed is read
+after a restart.
 """
 
 from __future__ import annotations
@@ -59,11 +62,17 @@ class InboxStore:
     def keep(self, update: Update, raw: bytes | None = None) -> Received:
         """Commit a received update (the raw webhook body when there is one)."""
         payload = raw.decode() if raw is not None else update.to_json()
-        sealed = self.database.sealer.seal(payload)
+        sealer = self.database.sealer
+        sealed = sealer.seal(payload)
+        chat = chat_key(update) or 0
         with self.database.transaction() as tx:
-            chat = chat_key(update) or 0
             if inbox.receive(
-                tx, update_id=update.update_id, chat_id=chat, payload=sealed, owner=self.instance
+                tx,
+                update_id=update.update_id,
+                chat_hash=sealer.lookup_hash(chat),
+                chat=sealer.seal(str(chat)),
+                payload=sealed,
+                owner=self.instance,
             ):
                 return Received.NEW
             status = inbox.status_of(tx, update_id=update.update_id)
@@ -90,15 +99,24 @@ class InboxStore:
         alive_since = datetime.now(UTC) - DEAD_AFTER
         with self.database.transaction() as tx:
             rows = inbox.adopt_owed(tx, instance=self.instance, alive_since=alive_since, own=own)
-            chats: dict[int, list[int]] = {}
-            for update_id, chat in rows:
-                chats.setdefault(chat, []).append(update_id)
-            latest = inbox.newest(tx, chat_ids=list(chats)) if chats else {}
-            overtaken = [c for c, ids in chats.items() if latest.get(c, 0) > max(ids)]
-            closed = [u for c in overtaken for u in chats.pop(c)]
+            by_hash: dict[int, list[int]] = {}
+            sealed_chat: dict[int, str] = {}
+            closed = []
+            for update_id, chat_hash, chat in rows:
+                if chat is None:  # forgotten (an erased intake): nobody to resend to
+                    closed.append(update_id)
+                    continue
+                by_hash.setdefault(chat_hash, []).append(update_id)
+                sealed_chat[chat_hash] = chat
+            latest = inbox.newest(tx, chat_hashes=list(by_hash)) if by_hash else {}
+            overtaken = [h for h, ids in by_hash.items() if latest.get(h, 0) > max(ids)]
+            closed += [u for h in overtaken for u in by_hash.pop(h)]
             if closed:
                 inbox.delivered(tx, update_ids=closed)
-        return chats
+        return {self._chat(sealed_chat[h]): ids for h, ids in by_hash.items()}
+
+    def _chat(self, sealed: str) -> int:
+        return int(self.database.sealer.unseal(sealed))
 
     def delivered(self, update_ids: list[int]) -> None:
         """Record that the replies of these updates went out."""
@@ -107,9 +125,9 @@ class InboxStore:
 
     def pending_before(self, update: Update, bot: Bot) -> list[Update]:
         """The same chat's pending updates older than `update`, oldest first."""
-        chat = chat_key(update) or 0
+        chat_hash = self.database.sealer.lookup_hash(chat_key(update) or 0)
         with self.database.reading() as tx:
-            rows = inbox.pending_before(tx, chat_id=chat, update_id=update.update_id)
+            rows = inbox.pending_before(tx, chat_hash=chat_hash, update_id=update.update_id)
         return self._decode(rows, bot)
 
     def finish(self, update_id: int, *, failed: bool = False) -> None:

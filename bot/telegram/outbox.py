@@ -1,14 +1,16 @@
-"""The outbox delivery worker: sends review cards to INTAKE_REVIEW_CHAT_ID and keeps them current.
+"""The outbox delivery worker: notices to INTAKE_REVIEW_CHAT_ID, kept current, and retractions.
 
 An asyncio task started with the Application (a post-init hook) and stopped with it. Each
-round it asks `ReviewOutbox.due()` for what the review chat is owed, sends new cards, edits
-existing ones, and records the outcome. A failure (network, 5xx, a refused chat) is retried
-with exponential backoff; a 429 that reaches the worker (the pacer first retries a few
-itself, pausing every send) waits at least Telegram's `retry_after`. All state is in the
-database, so nothing is lost across restarts. Between rounds it sleeps until the next row is
-due, at most `poll` seconds, and wakes at once when the services queue something (an
-emergency goes out at the moment of escalation). Without a review chat there is no worker:
-items wait in the queue.
+round it asks `ReviewOutbox.due()` for what Telegram is owed, sends new notices (protected,
+without link previews), edits existing ones, retracts messages about erased intakes (a notice
+is edited to "withdrawn"; a clinician's private message is deleted, or emptied when Telegram
+no longer allows deleting it), and records the outcome. A failure (network, 5xx, a refused
+chat) is retried with exponential backoff; a 429 that reaches the worker (the pacer first
+retries a few itself, pausing every send) waits at least Telegram's `retry_after`. All state
+is in the database, so nothing is lost across restarts. Between rounds it sleeps until the
+next row is due, at most `poll` seconds, and wakes at once when the services queue something
+(an emergency goes out at the moment of escalation). Without a review chat the worker still
+runs, for retractions; notices are then skipped and intakes wait in the queue.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +26,7 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.telegram.application import AnyApplication, Hook
-from bot.telegram.clinician import review_keyboard
+from bot.telegram.review_texts import NO_PREVIEW, review_keyboard
 from flows.review.outbox import Delivery, ReviewOutbox, Wakeup
 from storage.database import StorageError
 
@@ -40,7 +43,7 @@ class OutboxWorker:
         outbox: ReviewOutbox,
         wakeup: Wakeup,
         bot: ExtBot[Any],
-        chat_id: int,
+        chat_id: int | None,
         *,
         poll: float = POLL_SECONDS,
     ) -> None:
@@ -90,8 +93,12 @@ class OutboxWorker:
 
     async def _deliver(self, delivery: Delivery) -> bool:
         """Carry out one delivery; False when Telegram asked us to wait (a 429)."""
+        chat_id = delivery.chat_id if delivery.chat_id is not None else self.chat_id
+        if chat_id is None:  # a notice, and no review chat to put it in
+            await asyncio.to_thread(self.outbox.delivered, replace(delivery, kind="skip"))
+            return True
         try:
-            message_id = await self._send(delivery)
+            message_id = await self._send(delivery, chat_id)
         except RetryAfter as exc:
             after = _seconds(exc.retry_after)
             await asyncio.to_thread(self.outbox.failed, delivery, "RetryAfter", after)
@@ -104,30 +111,48 @@ class OutboxWorker:
                 "review outbox: %s (row %s, item %s)", error, delivery.row_id, delivery.item_id
             )
             return True
-        await asyncio.to_thread(self.outbox.delivered, delivery, message_id)
+        await asyncio.to_thread(self.outbox.delivered, delivery, message_id, chat_id)
         return True
 
-    async def _send(self, delivery: Delivery) -> int | None:
-        markup = review_keyboard(delivery.item_id, delivery.buttons)
+    async def _send(self, delivery: Delivery, chat_id: int) -> int | None:
+        markup = review_keyboard(delivery.item_id, delivery.buttons, self.bot.username)
         if delivery.kind == "send":
-            sent = await self.bot.send_message(self.chat_id, delivery.text, reply_markup=markup)
+            sent = await self.bot.send_message(
+                chat_id,
+                delivery.text,
+                reply_markup=markup,
+                protect_content=True,
+                link_preview_options=NO_PREVIEW,
+            )
             return sent.message_id
-        if delivery.kind == "edit" and delivery.message_id is not None:
+        if delivery.message_id is None:
+            return None
+        if delivery.kind == "delete":
             try:
-                await self.bot.edit_message_text(
-                    delivery.text,
-                    chat_id=self.chat_id,
-                    message_id=delivery.message_id,
-                    reply_markup=markup,
-                )
-            except BadRequest as exc:  # unchanged, or deleted from the chat: nothing to redo
-                if UNCHANGED not in str(exc).lower():
-                    _LOG.info("review outbox: card %s not editable", delivery.item_id)
+                await self.bot.delete_message(chat_id, delivery.message_id)
+                return None
+            except BadRequest:  # too old to delete (48 h) or gone: empty it instead
+                markup = None
+        if delivery.kind in ("edit", "delete"):
+            await self._edit(delivery, chat_id, markup)
         return None
+
+    async def _edit(self, delivery: Delivery, chat_id: int, markup: Any) -> None:
+        try:
+            await self.bot.edit_message_text(
+                delivery.text,
+                chat_id=chat_id,
+                message_id=delivery.message_id,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        except BadRequest as exc:  # unchanged, or deleted from the chat: nothing to redo
+            if UNCHANGED not in str(exc).lower():
+                _LOG.info("review outbox: message about item %s not editable", delivery.item_id)
 
 
 def worker_hooks(
-    outbox: ReviewOutbox, wakeup: Wakeup, chat_id: int, *, poll: float = POLL_SECONDS
+    outbox: ReviewOutbox, wakeup: Wakeup, chat_id: int | None, *, poll: float = POLL_SECONDS
 ) -> tuple[Hook, Hook]:
     """Post-init and post-stop hooks that run a worker for the Application's lifetime."""
     running: list[OutboxWorker] = []

@@ -2,8 +2,9 @@
 
 `review_plugin` gives `build_application` the clinician handlers (for the extra group, before
 the patient handlers), a hook that shows the clinician commands in the menus of clinicians and
-of the review chat, and, when INTAKE_REVIEW_CHAT_ID is set, the hooks that start and stop the
-outbox worker with the Application. Without a review chat, intakes only queue up.
+of the review chat, and the hooks that start and stop the outbox worker with the Application
+(notices to INTAKE_REVIEW_CHAT_ID when it is set, retractions always). Without a review chat,
+intakes only queue up.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ CLINICIAN_MENU = (
 
 
 def review_plugin(services: Services, *, poll: float = POLL_SECONDS) -> ReviewPlugin:
-    """The clinician handlers and menus, and the outbox worker's hooks when a review chat is set."""
+    """The clinician handlers and menus, and the outbox worker's hooks."""
     settings = services.settings
     clinician = ClinicianHandlers(
         services.review,
@@ -55,8 +56,6 @@ def review_plugin(services: Services, *, poll: float = POLL_SECONDS) -> ReviewPl
     )
     patient_menu = command_menu(services.intake, services.registry.active.default_language)
     menus = menu_hook(settings.clinician_id_set, settings.review_chat_id, patient_menu)
-    if settings.review_chat_id is None:
-        return ReviewPlugin(clinician.handlers(), [menus])
     start, stop = worker_hooks(
         services.review_outbox, services.review_wakeup, settings.review_chat_id, poll=poll
     )

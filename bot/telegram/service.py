@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Protocol
 
 from bot.settings import Settings
@@ -16,11 +15,11 @@ from storage.database import Database
 
 
 class Deletion(Protocol):
-    """The outcome of erasing a patient: the review items withdrawn with their intake."""
+    """The outcome of erasing a patient."""
 
     @property
-    def withdrawn_review_ids(self) -> Sequence[int]:
-        """Ids of queued review items that were withdrawn."""
+    def message(self) -> str:
+        """What to tell the patient (what was deleted, what the clinic keeps and why)."""
         ...
 
 
@@ -35,12 +34,12 @@ class PatientService(Protocol):
         """The failed-turn reply (with the emergency number) for an update not stored."""
         ...
 
-    async def delete_patient(self, *, user_id: int) -> Deletion:
-        """Erase a patient's answers and personal data."""
+    async def delete_patient(self, *, user_id: int, language: str | None = None) -> Deletion:
+        """Erase everything about a patient (but what a legal duty keeps)."""
         ...
 
-    async def patient_copy(self, *, user_id: int) -> list[str]:
-        """The lines of the patient's own copy of their answers."""
+    async def patient_copy(self, *, user_id: int, language: str | None = None) -> list[str]:
+        """The lines of the patient's copy of everything stored about them."""
         ...
 
     async def save_contact(self, *, user_id: int, phone: str) -> str | None:

@@ -56,13 +56,13 @@ class TrackedService:
         """The failed-turn reply (see the intake service)."""
         return self.inner.fallback(inbound)
 
-    async def delete_patient(self, *, user_id: int) -> Deletion:
-        """Erase a patient's answers and personal data."""
-        return await self.inner.delete_patient(user_id=user_id)
+    async def delete_patient(self, *, user_id: int, language: str | None = None) -> Deletion:
+        """Erase everything about a patient (but what a legal duty keeps)."""
+        return await self.inner.delete_patient(user_id=user_id, language=language)
 
-    async def patient_copy(self, *, user_id: int) -> list[str]:
-        """The lines of the patient's own copy of their answers."""
-        return await self.inner.patient_copy(user_id=user_id)
+    async def patient_copy(self, *, user_id: int, language: str | None = None) -> list[str]:
+        """The lines of the patient's copy of everything stored about them."""
+        return await self.inner.patient_copy(user_id=user_id, language=language)
 
     async def save_contact(self, *, user_id: int, phone: str) -> str | None:
         """Keep the patient's own call-back number (sealed); the intake status, None if none."""

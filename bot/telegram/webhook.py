@@ -105,7 +105,7 @@ def _update_of(data: object, app: AnyApplication) -> Update | None:
         return None
     try:
         return Update.de_json(data, app.bot)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         _LOG.warning("webhook update %s ignored: %s", data["update_id"], type(exc).__name__)
         return None
 

@@ -3,19 +3,21 @@
 Two reads in one read-only transaction: the counts summed per version and step (a few rows
 per step and day, however many intakes there were), and the intakes not finished, grouped by
 version, status and step through the sessions' (status, flow) index. Step order comes from the
-flow versions themselves (the active file, or the stored snapshot of an older version).
+flow versions themselves (the active file, or the stored snapshot of an older version); their
+step ids also name the keyed step hashes the sessions keep instead of the step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flows.analytics.report import build_report
 from flows.engine.format.model import Flow
 from storage.database import Database
-from storage.intake_counts import open_sessions, sum_counts
+from storage.intake_counts import OpenGroup, open_sessions, sum_counts
 
 DEFAULT_IDLE_HOURS = 24.0  # an intake untouched this long counts as abandoned
 
@@ -51,11 +53,22 @@ class StatsService:
         return build_report(
             flow_id,
             sums,
-            groups,
+            self._named(groups, orders),
             orders,
             since=since.isoformat() if since is not None else None,
             idle_hours=idle_hours,
         )
+
+    def _named(self, groups: list[OpenGroup], orders: dict[int, list[str]]) -> list[OpenGroup]:
+        """The groups with their step ids (the sessions keep only keyed hashes of steps)."""
+        sealer = self.database.sealer
+        names = {
+            key: step
+            for steps in orders.values()
+            for step in steps
+            for key in sealer.step_keys(step)
+        }
+        return [replace(g, step_id=names.get(g.step_key or 0, "?")) for g in groups]
 
     def _steps(self, flow_id: str, version: int) -> list[str]:
         """The step ids of a flow version in order (none when the version is unknown)."""

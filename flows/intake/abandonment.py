@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flows.intake.referral import flags_of, refer
-from flows.intake.sessions import restore_state
+from flows.intake.sessions import open_state
 from storage import intakes, queue
 from storage.database import Database
 from storage.tables import utcnow
@@ -73,8 +73,9 @@ class IdleSweeper:
             record.status, record.ended_at = ABANDONED, utcnow()
             tx.add(record)
             queue.audit(tx, actor="system", action="intake.abandoned", session_id=record.id)
-            state = restore_state(record, {}, None)
+            sealer = self.database.sealer
+            state = open_state(record, None, sealer).state
             if not state.raised:
                 return True, False
-            refer(tx, session_id=session_id, flags=flags_of(state), actor="system")
+            refer(tx, session_id=session_id, flags=flags_of(state), sealer=sealer, actor="system")
             return True, True

@@ -18,9 +18,9 @@ from flows.engine.conversation.prompts import Placeholders
 from flows.engine.conversation.values import Inbound, Turn
 from flows.engine.safety.flags import priority
 from flows.intake.referral import Referral, flags_of, refer
-from flows.intake.sessions import restore_state
+from flows.intake.sessions import open_state, reseal_state
 from flows.registry import FlowRegistry
-from storage import intakes, queue
+from storage import queue
 from storage.sealing import Sealer
 from storage.tables import IntakeSession, Patient
 
@@ -48,24 +48,27 @@ def answer_after_end(
     """Screen one input after the intake `record` ended; store and refer what it raised."""
     assert record.id is not None
     conversation = registry.get(record.flow_id, record.flow_version)
-    answers = intakes.load_answers(tx, session_id=record.id, sealer=sealer)
-    state = restore_state(record, answers, patient)
+    opened = open_state(record, patient, sealer)
+    state = opened.state
     outcome = conversation.after_end(state, inbound.action, places)
     if outcome.stale:
         return LateTurn(Turn(stale=True, session_id=record.id))
-    record.state = {**record.state, **state.to_record()}  # keeps what else the row holds
+    reseal_state(record, opened, state, sealer)  # keeps what else the blob holds
     tx.add(record)
     referral = None
     if outcome.flagged:
-        actor = f"patient:{inbound.user_id}"
+        patient_id = patient.id if patient is not None else None
         flags = flags_of(state, only=outcome.flagged)
-        referral = refer(tx, session_id=record.id, flags=flags, actor=actor)
+        referral = refer(
+            tx, session_id=record.id, flags=flags, sealer=sealer, patient_id=patient_id
+        )
         queue.audit(
             tx,
-            actor=actor,
+            actor="patient",
             action="intake.flag_after_end",
             session_id=record.id,
             review_item_id=referral.item_id,
+            patient_id=patient_id,
             detail=priority(outcome.flagged),  # a level, never which flag: no health data
         )
     turn = Turn(

@@ -57,11 +57,11 @@ class TurnCounts:
         flow = conversation.flow
         self.tally(flow.id, flow.version).add(INTAKE, "consented")
 
-    def cancelled(self, record: IntakeSession) -> None:
-        """An intake in progress stopped by a new start (/restart)."""
+    def cancelled(self, record: IntakeSession, step: str) -> None:
+        """An intake in progress, at `step`, stopped by a new start (/restart)."""
         tally = self.tally(record.flow_id, record.flow_version)
         tally.add(INTAKE, "cancelled")
-        tally.add(record.current_step, "dropped")
+        tally.add(step, "dropped")
 
     def save(self, tx: Session) -> None:
         """Add the turn's counts in the turn's transaction (nothing when there are none)."""

@@ -9,6 +9,9 @@ reviewed goes back to pending, because there is something new to read. The revie
 owed a message through the outbox: a new card when the item is opened or its priority rises
 to same-day or emergency (an edit far up the chat would go unseen), an edit of the card
 otherwise. `Referral.urgent` tells the caller to wake the delivery at once.
+
+The flags are sealed on the item (ids, levels and the patient's words as evidence): merging
+opens them and seals the result; only the urgency rank is in clear.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlmodel import Session
 from flows.engine.conversation.state import IntakeState
 from flows.engine.safety.flags import priority
 from storage import queue
+from storage.sealing import Sealer
 from storage.tables import ReviewItem, utcnow
 
 URGENT = frozenset({"emergency", "same_day"})
@@ -46,23 +50,38 @@ def flags_of(state: IntakeState, only: Mapping[str, str] | None = None) -> list[
     return [state.flags.get(flag) or {"id": flag, "level": level} for flag, level in raised.items()]
 
 
-def refer(tx: Session, *, session_id: int, flags: list[dict[str, Any]], actor: str) -> Referral:
+def refer(
+    tx: Session,
+    *,
+    session_id: int,
+    flags: list[dict[str, Any]],
+    sealer: Sealer,
+    actor: str = "patient",
+    patient_id: int | None = None,
+) -> Referral:
     """Open the intake's review item, or update it with `flags` (priority only rises)."""
     levels = {str(f["id"]): str(f["level"]) for f in flags}
     wanted = priority(levels)
     item = queue.find_review_item(tx, session_id=session_id, for_update=True)
     if item is None:
-        item = queue.queue_review(tx, session_id=session_id, priority=wanted, red_flags=flags)
+        sealed = sealer.seal_json(flags)
+        item = queue.queue_review(tx, session_id=session_id, priority=wanted, red_flags=sealed)
         queue.enqueue(tx, topic="review_item", ref_id=_id(item))
         return Referral(_id(item), opened=True, raised=False, urgent=wanted in URGENT)
     raised = queue.PRIORITY_RANK[wanted] < item.priority_rank
     if raised:
-        item.priority, item.priority_rank = wanted, queue.PRIORITY_RANK[wanted]
-    item.red_flags = merge_flags(item.red_flags, flags)
+        item.priority_rank = queue.PRIORITY_RANK[wanted]
+    item.red_flags = sealer.seal_json(merge_flags(sealer.unseal_json(item.red_flags), flags))
     if item.status == "reviewed":
         item.status, item.reviewed_at = "pending", None
-        item.claimed_by = item.claimed_at = None
-        queue.audit(tx, actor=actor, action="review.reopened", review_item_id=item.id)
+        item.claimed_by = item.claimed_name = item.claimed_at = None
+        queue.audit(
+            tx,
+            actor=actor,
+            action="review.reopened",
+            review_item_id=item.id,
+            patient_id=patient_id,
+        )
     item.updated_at = utcnow()
     tx.add(item)
     urgent = raised and wanted in URGENT

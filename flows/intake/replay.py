@@ -20,7 +20,7 @@ from flows.engine.conversation.prompts import Placeholders, PromptBuilder
 from flows.engine.conversation.state import ACTIVE, COMPLETED, IntakeState
 from flows.engine.conversation.values import Prompt, Turn
 from flows.engine.format.model import Level
-from flows.intake.sessions import restore_state
+from flows.intake.sessions import open_state
 from flows.registry import FlowRegistry
 from storage import intakes
 from storage.database import Database
@@ -39,17 +39,15 @@ def replay(
     language: str | None,
 ) -> Turn:
     """The prompts that stand in for a patient's lost reply (read only)."""
+    hashes = database.sealer.lookup_hashes(user_id)
     with database.reading() as tx:
-        patient, record = intakes.find_current(tx, telegram_user_id=user_id)
-        answers = {}
-        if record is not None and record.id is not None:
-            answers = intakes.load_answers(tx, session_id=record.id, sealer=database.sealer)
+        patient, record = intakes.find_current(tx, hashes=hashes)
     if record is None:
         conversation = registry.active_conversation()
         state = conversation.new_state(language)
         return Turn(prompts=tuple(conversation.opening(state, places(None))))
     conversation = registry.get(record.flow_id, record.flow_version)
-    state = restore_state(record, answers, patient)
+    state = open_state(record, patient, database.sealer).state
     ui = PromptBuilder(conversation.fm, places(record), state.language)
     prompts = [*_urgent(ui, state, ended=record.status != ACTIVE), *_where(ui, state, record)]
     session = record.id if record.status == ACTIVE else None

@@ -11,6 +11,10 @@ after the end is still screened and its flags reach the clinicians (`flows.intak
 Any failure answers the patient anyway, with the emergency number (`flows.intake.failsafe`).
 Blocking database work runs in a worker thread so the event loop is never held for longer
 than one turn.
+
+The patient is found by the keyed hashes of their Telegram id, and so is their chat in the
+inbox; the session's state (answers included) is opened once and sealed once per turn
+(`flows.intake.sessions`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from flows.engine.conversation.state import (
     ACTIVE,
     CANCELLED,
     COMPLETED,
+    DECLINED,
     ESCALATED,
     IntakeState,
 )
@@ -43,7 +48,7 @@ from flows.intake.failsafe import FailSafe
 from flows.intake.patient_data import Deletion, PatientData
 from flows.intake.referral import Referral, refer
 from flows.intake.replay import replay
-from flows.intake.sessions import open_session, restore_state
+from flows.intake.sessions import open_session, open_state, seal_state
 from flows.registry import FlowRegistry
 from storage import inbox, intakes, queue
 from storage.database import Database
@@ -60,11 +65,12 @@ class _Context:
 
     tx: Session
     inbound: Inbound
+    hashes: tuple[int, ...]  # keyed hashes of the Telegram id, newest key first
     patient: Patient | None
     record: IntakeSession | None
     conversation: Conversation
     state: IntakeState
-    stored: dict[str, object]  # the answers as loaded, to write only what changed
+    source: str | None  # the deep-link source of the session
     progress: Progress  # what the intake counts remember of this intake
     raised: dict[str, str]  # the flags raised before this turn
     counts: TurnCounts = field(default_factory=TurnCounts)
@@ -81,13 +87,19 @@ class IntakeService:
         booking_url: str,
         emergency_number: str,
         claimant: str | None = None,
+        legal_retention_days: int = 0,
     ) -> None:
         self.database = database
         self.registry = registry
         self.booking_url = booking_url
         self.emergency_number = emergency_number
         self.claimant = claimant  # this process's name in the inbox (it sends the replies)
-        self.patients = PatientData(database=database, registry=registry, places=self._places)
+        self.patients = PatientData(
+            database=database,
+            registry=registry,
+            places=self._places,
+            legal_retention_days=legal_retention_days,
+        )
         self.failsafe = FailSafe(
             registry=registry, places=lambda: self._places(None), language=self._language
         )
@@ -124,15 +136,16 @@ class IntakeService:
             return self._handle_once(inbound)
 
     def _handle_once(self, inbound: Inbound) -> Turn:
+        hashes = self.database.sealer.lookup_hashes(inbound.user_id)
         with self.database.transaction() as tx:
             if inbound.update_id is not None:
                 claim = inbox.claim(
-                    tx, update_id=inbound.update_id, chat_id=inbound.user_id, owner=self.claimant
+                    tx, update_id=inbound.update_id, chat_hash=hashes[0], owner=self.claimant
                 )
                 if claim is not inbox.Claim.CLAIMED:
                     deferred = claim is inbox.Claim.DEFERRED
                     return Turn(duplicate=not deferred, deferred=deferred)
-            ctx = self._load(tx, inbound)
+            ctx = self._load(tx, inbound, hashes)
             turn = self._apply(ctx)
             ctx.counts.save(tx)
             return turn
@@ -149,23 +162,26 @@ class IntakeService:
 
     # --- one turn --------------------------------------------------------------------------
 
-    def _load(self, tx: Session, inbound: Inbound) -> _Context:
-        patient, record = intakes.find_current(
-            tx, telegram_user_id=inbound.user_id, for_update=True
-        )
-        stored: dict[str, object] = {}
+    def _load(self, tx: Session, inbound: Inbound, hashes: tuple[int, ...]) -> _Context:
+        patient, record = intakes.find_current(tx, hashes=hashes, for_update=True)
+        if patient is not None and patient.telegram_id_hash != hashes[0]:
+            patient.telegram_id_hash = hashes[0]  # found under an older key: renew it
+            tx.add(patient)
+        source = inbound.source
         if record is not None and record.status == ACTIVE:
             conversation = self.registry.get(record.flow_id, record.flow_version)
-            stored = intakes.load_answers(tx, session_id=_id(record), sealer=self.database.sealer)
-            state = restore_state(record, stored, patient)
+            opened = open_state(record, patient, self.database.sealer)
+            state, source = opened.state, opened.source
             state.language = conversation.flow.language_for(state.language)
-            progress = Progress.from_record(record.state)
+            progress = Progress.from_record(opened.blob)
         else:
             conversation = self.registry.active_conversation()
             state = conversation.new_state(self._opening_language(inbound, patient))
             progress = new_progress(conversation)
         raised = dict(state.raised)
-        return _Context(tx, inbound, patient, record, conversation, state, stored, progress, raised)
+        return _Context(
+            tx, inbound, hashes, patient, record, conversation, state, source, progress, raised
+        )
 
     def _opening_language(self, inbound: Inbound, patient: Patient | None) -> str:
         """The language of a patient with no intake in progress.
@@ -201,6 +217,7 @@ class IntakeService:
         assert record is not None
         assert patient is not None
         intakes.erase_session(ctx.tx, session_id=_id(record), patient_id=_id(patient))
+        inbox.forget(ctx.tx, chat_hashes=ctx.hashes)
         log.info("intake.erased_minor")
 
     def _before_consent(self, ctx: _Context) -> Turn:
@@ -226,6 +243,9 @@ class IntakeService:
             self._save(ctx)
         elif action.kind == ActionKind.LANGUAGE:
             self._keep_language(ctx)
+        elif ctx.state.status == DECLINED and ctx.patient is not None:
+            builder = PromptBuilder(ctx.conversation.fm, places, ctx.state.language)
+            outcome.prompts.append(builder.notice("declined_data_kept"))
         return _turn(outcome, ctx.state, ctx.record)
 
     def _is_after_end(self, ctx: _Context) -> bool:
@@ -283,7 +303,7 @@ class IntakeService:
             ctx.record.status, ctx.record.ended_at = CANCELLED, utcnow()
             ctx.tx.add(ctx.record)
             self._audit(ctx, "intake.restarted")
-            ctx.counts.cancelled(ctx.record)
+            ctx.counts.cancelled(ctx.record, ctx.state.step)
         conversation = self.registry.active_conversation()
         ctx.counts.opening(conversation)
         state = conversation.new_state(ctx.state.language)
@@ -305,21 +325,17 @@ class IntakeService:
             flow=ctx.conversation.flow,
             sealer=self.database.sealer,
         )
+        ctx.source = ctx.inbound.source
         self._audit(ctx, "intake.started")
         ctx.counts.consented(ctx.conversation)
 
     def _save(self, ctx: _Context) -> None:
         record, state = ctx.record, ctx.state
         assert record is not None
-        intakes.save_answers(
-            ctx.tx,
-            session_id=_id(record),
-            before=ctx.stored,
-            after=state.answers,
-            sealer=self.database.sealer,
-        )
-        record.current_step, record.status = state.step, state.status
-        record.state = {**state.to_record(), "progress": ctx.progress.to_record()}
+        sealer = self.database.sealer
+        record.status = state.status
+        record.state = seal_state(state, ctx.source, sealer, progress=ctx.progress.to_record())
+        record.step_key = sealer.step_key(state.step)
         record.updated_at = utcnow()
         self._keep_language(ctx)
         ctx.tx.add(record)
@@ -341,8 +357,13 @@ class IntakeService:
         record, state = ctx.record, ctx.state
         assert record is not None
         flags = [state.flags.get(f) or {"id": f, "level": lvl} for f, lvl in state.raised.items()]
-        actor = f"patient:{ctx.inbound.user_id}"
-        referral = refer(ctx.tx, session_id=_id(record), flags=flags, actor=actor)
+        referral = refer(
+            ctx.tx,
+            session_id=_id(record),
+            flags=flags,
+            sealer=self.database.sealer,
+            patient_id=ctx.patient.id if ctx.patient else None,
+        )
         log.info("intake.queued session=%s review=%s", record.id, referral.item_id)
         self._wake_after_commit(ctx.tx, referral)
 
@@ -355,9 +376,10 @@ class IntakeService:
     def _audit(self, ctx: _Context, action: str) -> None:
         queue.audit(
             ctx.tx,
-            actor=f"patient:{ctx.inbound.user_id}",
+            actor="patient",
             action=action,
             session_id=ctx.record.id if ctx.record else None,
+            patient_id=ctx.patient.id if ctx.patient else None,
         )
 
     def _places(self, record: IntakeSession | None) -> Placeholders:
@@ -372,13 +394,19 @@ class IntakeService:
 
     # --- patient data (see flows.intake.patient_data) --------------------------------------------
 
-    async def delete_patient(self, *, user_id: int) -> Deletion:
-        """Erase a patient's answers and personal data; withdraw their queued intakes."""
-        return await asyncio.to_thread(self.patients.delete, user_id=user_id)
+    async def delete_patient(self, *, user_id: int, language: str | None = None) -> Deletion:
+        """Erase everything about a patient (but what a legal duty keeps); say what was kept.
 
-    async def patient_copy(self, *, user_id: int) -> list[str]:
-        """The patient's own answers of their latest intake, as lines to send them."""
-        return await asyncio.to_thread(self.patients.copy, user_id=user_id)
+        The delivery worker is woken to withdraw the messages about them at once.
+        """
+        deletion = await asyncio.to_thread(self.patients.delete, user_id=user_id, language=language)
+        if self.on_queued is not None:
+            self.on_queued()
+        return deletion
+
+    async def patient_copy(self, *, user_id: int, language: str | None = None) -> list[str]:
+        """Everything stored about the patient (every intake), as lines to send them."""
+        return await asyncio.to_thread(self.patients.copy, user_id=user_id, language=language)
 
     async def save_contact(self, *, user_id: int, phone: str) -> str | None:
         """Keep a call-back number the patient shared (sealed); the intake's status, or None."""
@@ -387,7 +415,8 @@ class IntakeService:
     def save_contact_sync(self, *, user_id: int, phone: str) -> str | None:
         """Keep a shared call-back number; None when the patient has no intake to attach it to."""
         with self.database.transaction() as tx:
-            _, record = intakes.find_current(tx, telegram_user_id=user_id, for_update=True)
+            hashes = self.database.sealer.lookup_hashes(user_id)
+            patient, record = intakes.find_current(tx, hashes=hashes, for_update=True)
             if record is None or record.status not in (ACTIVE, ESCALATED, "completed"):
                 return None
             record.callback_phone = self.database.sealer.seal(phone)
@@ -396,7 +425,11 @@ class IntakeService:
             if item is not None:
                 queue.enqueue(tx, topic="review_update", ref_id=_id(item))
             queue.audit(
-                tx, actor=f"patient:{user_id}", action="intake.contact_shared", session_id=record.id
+                tx,
+                actor="patient",
+                action="intake.contact_shared",
+                session_id=record.id,
+                patient_id=patient.id if patient else None,
             )
             return record.status
 

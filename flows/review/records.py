@@ -5,6 +5,7 @@ The exception tree (messages name ids and statuses only, never patient data):
     ReviewError
     ├── UnknownItem     no review item with that id
     ├── WrongState      the item is not in a state that allows the action
+    │   └── ClaimedByOther  another clinician claimed it (acting on it needs force)
     └── BadFormat       an export format that is not offered
 """
 
@@ -17,9 +18,10 @@ from sqlmodel import Session
 
 from flows.engine.format.model import Flow
 from flows.engine.records.record import RaisedFlag, ReviewRecord
-from storage import intakes, queue
+from flows.intake.sessions import session_answers
+from storage import queue
 from storage.sealing import Sealer
-from storage.tables import ReviewItem
+from storage.tables import IntakeSession, ReviewItem
 
 FlowLookup = Callable[[str, int], Flow]
 """Finds the flow definition of a (flow id, version), stored or active."""
@@ -46,6 +48,14 @@ class WrongState(ReviewError):
         self.item_id, self.status, self.by = item_id, status, by
 
 
+class ClaimedByOther(WrongState):
+    """The item is claimed by another clinician: acting on it needs `force`."""
+
+    def __init__(self, item_id: int, action: str, by: str | None) -> None:
+        super().__init__(item_id, action, "claimed", by)
+        self.args = (f"{self.args[0]} (to do it anyway, add --force)",)
+
+
 class BadFormat(ReviewError):
     """The export format is not one of those offered."""
 
@@ -62,25 +72,27 @@ def load_item(tx: Session, item_id: int) -> ReviewItem:
 
 
 def to_record(tx: Session, item: ReviewItem, sealer: Sealer) -> ReviewRecord:
-    """A review item with its intake and patient as a plain record (names unsealed)."""
+    """A review item with its intake and patient as a plain record (everything unsealed)."""
     intake, patient = queue.review_context(tx, item=item)
     assert item.id is not None
+    flags = sealer.unseal_json(item.red_flags)
     return ReviewRecord(
         item_id=item.id,
         intake_id=item.session_id,
-        priority=item.priority,
+        priority=queue.priority_of(item),
         status=item.status,
-        red_flags=tuple(RaisedFlag.from_stored(f) for f in item.red_flags),
+        red_flags=tuple(RaisedFlag.from_stored(f) for f in flags),
         flow_id=intake.flow_id if intake else "?",
         flow_version=intake.flow_version if intake else 0,
         intake_status=intake_status(intake.status) if intake else "?",
         queued_at=item.created_at,
         started_at=intake.started_at if intake else None,
         ended_at=intake.ended_at if intake else None,
-        telegram_user_id=patient.telegram_user_id if patient else None,
+        telegram_user_id=int(sealer.unseal(patient.telegram_id)) if patient else None,
         display_name=sealer.unseal_optional(patient.display_name) if patient else None,
         username=sealer.unseal_optional(patient.username) if patient else None,
         claimed_by=item.claimed_by,
+        claimed_name=item.claimed_name,
         claimed_at=item.claimed_at,
         reviewed_at=item.reviewed_at,
         note=sealer.unseal_optional(item.note),
@@ -98,5 +110,6 @@ INTAKE_STATUS = {"abandoned": "incomplete", "active": "in_progress"}
 
 
 def load_answers(tx: Session, item: ReviewItem, sealer: Sealer) -> dict[str, Any]:
-    """The stored answers of the item's intake (empty once the patient deleted them)."""
-    return intakes.load_answers(tx, session_id=item.session_id, sealer=sealer)
+    """The stored answers of the item's intake."""
+    intake = tx.get(IntakeSession, item.session_id)
+    return session_answers(intake, sealer) if intake is not None else {}

@@ -2,9 +2,13 @@
 
 Every method takes the acting person as `actor` ("clinician:<telegram id>", "cli:<name>") and
 writes an audit event (who, what, which item; never answer contents): views, lists, claims,
-releases, reviews, reopenings, exports and denied attempts. State changes are atomic (see
-`storage.queue`); each one owes the review chat an edit of the item's message through the
-outbox and wakes the delivery worker. Methods block: async callers use `asyncio.to_thread`.
+releases, reviews, reopenings, exports and denied attempts (those rate-limited, see
+`flows.review.denials`). A claim records the actor's id (and a name for colleagues); releasing
+or reviewing an item another actor claimed needs `force` and is audited as forced. State
+changes are atomic (see `storage.queue`); each one owes the review chat an edit of the item's
+notice through the outbox and wakes the delivery worker. Messages sent to a clinician's private
+chat about an item are remembered (`sent_privately`) so they can be retracted. Methods block:
+async callers use `asyncio.to_thread`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from flows.engine.format.model import Flow
 from flows.engine.records.export import csv_rows, export_record, write_csv
 from flows.engine.records.record import ReviewRecord
 from flows.engine.records.summary import render_full_answers, render_summary
+from flows.review.denials import DenialLimiter
 from flows.review.records import (
     BadFormat,
+    ClaimedByOther,
     FlowLookup,
     ReviewError,
     WrongState,
@@ -29,7 +35,7 @@ from flows.review.records import (
     load_item,
     to_record,
 )
-from storage import queue
+from storage import messages, queue
 from storage.database import Database
 from storage.tables import ReviewItem
 
@@ -51,11 +57,17 @@ class ReviewService:
     """Lists, shows, claims, reviews and exports queued intakes, auditing every access."""
 
     def __init__(
-        self, *, database: Database, flows: FlowLookup, notify: Callable[[], None] | None = None
+        self,
+        *,
+        database: Database,
+        flows: FlowLookup,
+        notify: Callable[[], None] | None = None,
+        denials: DenialLimiter | None = None,
     ) -> None:
         self.database = database
         self.flows = flows
         self.notify = notify or (lambda: None)
+        self.denials = denials or DenialLimiter()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -104,22 +116,48 @@ class ReviewService:
             return counts
 
     def deny(self, actor: str, what: str) -> None:
-        """Record that someone outside the allow-list tried a clinician action."""
+        """Record that someone outside the allow-list tried a clinician action (rate-limited)."""
+        held = self.denials.admit(actor)
+        if held is None:
+            return
+        detail = what[:60] + (f" (+{held} more)" if held else "")
         with self.database.transaction() as tx:
-            queue.audit(tx, actor=actor, action="access.denied", detail=what[:60])
+            queue.audit(tx, actor=actor, action="access.denied", detail=detail)
+
+    def deny_user(self, telegram_id: int, what: str) -> None:
+        """`deny` for a Telegram user, named by a keyed hash of their id (erased on /delete)."""
+        self.deny(f"user:{self.database.sealer.lookup_hash(telegram_id)}", what)
+
+    def sent_privately(self, item_id: int, chat_id: int, message_ids: list[int], kind: str) -> None:
+        """Remember messages sent to a clinician about an item (retracted with it later)."""
+        with self.database.transaction() as tx:
+            rows = [
+                messages.remember_message(
+                    tx, item_id=item_id, chat_id=chat_id, message_id=m, kind=kind
+                )
+                for m in message_ids
+            ]
+            erased = queue.get_review_item(tx, item_id=item_id) is None  # while it was sent
+            for row in rows if erased else []:
+                queue.enqueue(tx, topic=messages.RETRACT, ref_id=row.id or 0)
+        if erased:
+            self.notify()
 
     # --- changing ------------------------------------------------------------------------
 
     def claim(self, actor: str, item_id: int, *, name: str) -> ReviewRecord:
-        """Claim a pending item for `name`; WrongState when someone else got it first."""
+        """Claim a pending item for `actor` (shown as `name`); WrongState when it is taken."""
         return self._change(
-            actor, item_id, "claim", lambda tx: queue.claim_item(tx, item_id=item_id, by=name)
+            actor,
+            item_id,
+            "claim",
+            lambda tx: queue.claim_item(tx, item_id=item_id, by=actor, name=name),
         )
 
     def claim_next(self, actor: str, *, name: str) -> ReviewRecord | None:
-        """Claim the most urgent, oldest pending item for `name`; None when the queue is empty."""
+        """Claim the most urgent, oldest pending item; None when the queue is empty."""
         with self.database.transaction() as tx:
-            item_id = queue.claim_next(tx, by=name)
+            item_id = queue.claim_next(tx, by=actor, name=name)
             if item_id is None:
                 return None
             item = load_item(tx, item_id)
@@ -129,20 +167,30 @@ class ReviewService:
         self.notify()
         return record
 
-    def release(self, actor: str, item_id: int) -> ReviewRecord:
-        """Put a claimed item back in the queue."""
+    def release(self, actor: str, item_id: int, *, force: bool = False) -> ReviewRecord:
+        """Put an item back in the queue (another actor's claim only with `force`)."""
         return self._change(
-            actor, item_id, "release", lambda tx: queue.release_item(tx, item_id=item_id)
+            actor,
+            item_id,
+            "release",
+            lambda tx: queue.release_item(tx, item_id=item_id, by=actor, force=force),
+            force=force,
         )
 
-    def done(self, actor: str, item_id: int, *, name: str, note: str | None) -> ReviewRecord:
-        """Mark an item reviewed by `name`, with an optional note (sealed at rest)."""
+    def done(
+        self, actor: str, item_id: int, *, name: str, note: str | None, force: bool = False
+    ) -> ReviewRecord:
+        """Mark an item reviewed, with an optional note (sealed at rest); another actor's
+        claim only with `force`."""
         sealed = self.database.sealer.seal_optional(note or None)
         return self._change(
             actor,
             item_id,
             "review",
-            lambda tx: queue.mark_reviewed(tx, item_id=item_id, by=name, note=sealed),
+            lambda tx: queue.mark_reviewed(
+                tx, item_id=item_id, by=actor, name=name, note=sealed, force=force
+            ),
+            force=force,
         )
 
     def reopen(self, actor: str, item_id: int) -> ReviewRecord:
@@ -199,20 +247,31 @@ class ReviewService:
         return record, flow, load_answers(tx, item, self.database.sealer)
 
     def _change(
-        self, actor: str, item_id: int, verb: str, apply: Callable[[Session], bool]
+        self,
+        actor: str,
+        item_id: int,
+        verb: str,
+        apply: Callable[[Session], bool],
+        *,
+        force: bool = False,
     ) -> ReviewRecord:
         with self.database.transaction() as tx:
-            load_item(tx, item_id)
+            before = load_item(tx, item_id)
+            other = before.claimed_by if before.status == "claimed" else None
+            forced = force and other is not None and other != actor
             changed = apply(tx)
             item = load_item(tx, item_id)
             if changed:
-                _audit(tx, actor, _past(verb), item)
+                _audit(tx, actor, _past(verb), item, f"forced over {other}" if forced else None)
                 queue.enqueue(tx, topic="review_update", ref_id=item_id)
                 record = to_record(tx, item, self.database.sealer)
             else:
                 _audit(tx, actor, f"review.{verb}_refused", item, item.status)
         if not changed:
-            raise WrongState(item_id, verb, item.status, item.claimed_by)
+            who = item.claimed_name or item.claimed_by
+            if item.status == "claimed" and item.claimed_by != actor and verb != "claim":
+                raise ClaimedByOther(item_id, verb, who)
+            raise WrongState(item_id, verb, item.status, who)
         self.notify()
         return record
 

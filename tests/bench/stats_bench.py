@@ -36,6 +36,7 @@ from flows.analytics.tally import COMPLETE_EDGES, STEP_EDGES, bucket
 from flows.engine.format.model import Flow
 from flows.intake import counting
 from storage.intake_counts import ALL_DAYS, COUNTS, ZEROS
+from storage.sealing import Sealer
 from storage.tables import IntakeSession, Patient
 from tests.conftest import make_settings
 from tests.flows.typed_patients import ROUTINE
@@ -60,9 +61,11 @@ def seed(services: Services, intakes: int, rng: random.Random) -> float:
         day = (NOW - timedelta(days=rng.randrange(365))).date()
         stop = len(steps) if status == "completed" else rng.randrange(1, len(steps))
         _walk(counts, day, steps[:stop], status, rng)
-        patients.append({"id": n, "telegram_user_id": 10_000_000 + n, "unreachable": False,
+        sealer = services.database.sealer
+        patients.append({"id": n, "telegram_id_hash": sealer.lookup_hash(10_000_000 + n),
+                         "telegram_id": sealer.seal(str(10_000_000 + n)), "unreachable": False,
                          "created_at": NOW})  # fmt: skip
-        sessions.append(_session(n, flow, status, steps[stop - 1], day, rng))
+        sessions.append(_session(n, flow, status, steps[stop - 1], day, rng, sealer))
     with services.database.transaction() as tx:
         for chunk in _chunks(patients):
             tx.execute(insert(Patient.__table__), chunk)  # type: ignore[attr-defined]
@@ -122,7 +125,7 @@ def _walk(counts: dict[tuple[date, str], Counter[str]], day: date, path: list[st
 
 
 def _session(
-    n: int, flow: Flow, status: str, step: str, day: date, rng: random.Random
+    n: int, flow: Flow, status: str, step: str, day: date, rng: random.Random, sealer: Sealer
 ) -> dict[str, Any]:
     at = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(
         seconds=rng.randrange(86400)
@@ -130,11 +133,12 @@ def _session(
     if status == "active":
         at = NOW - timedelta(minutes=rng.randrange(600))
     history = list(flow.steps)[: rng.randrange(5, 35)]
-    state = {"history": history, "skipped": [], "raised": {}, "progress": {"seen": 2**40 - 1,
-             "done": 2**39 - 1, "shown_at": at.timestamp()}}  # fmt: skip
+    state = {"step": step, "answers": {}, "source": None, "history": history, "skipped": [],
+             "raised": {}, "progress": {"seen": 2**40 - 1, "done": 2**39 - 1,
+             "shown_at": at.timestamp()}}  # fmt: skip
     stored = "active" if status == "idle" else status
     return {"id": n, "patient_id": n, "flow_id": flow.id, "flow_version": flow.version,
-            "status": stored, "current_step": step, "state": state, "source": None,
+            "status": stored, "state": sealer.seal_json(state), "step_key": sealer.step_key(step),
             "started_at": at, "updated_at": at, "ended_at": None}  # fmt: skip
 
 

@@ -13,7 +13,8 @@ process's CPU per update for both bots and their ratio, its peak memory, and its
 per active session. `--runs N` (default 3) repeats the whole run in N fresh processes and ends
 with the median and the spread (min-max) of each figure: on a shared machine one run is noise.
 Pacing is off in phase 1: the pacer would hold any bot to 30 messages a second, which
-measures Telegram's limits, not the bot's cost.
+measures Telegram's limits, not the bot's cost. The intake bot runs with an encryption key, as
+Telegram mode requires (`--no-key` leaves it out, to measure what sealing costs).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from flows.engine.format.model import Flow
 from flows.intake.abandonment import IdleSweeper
 from flows.intake.service import IntakeService
 from storage.database import Database
+from storage.sealing import new_key
 from tests.bench.crowd import BOOKING_MARKER, run_crowd
 from tests.bot.fake_bot_api import TOKEN
 
@@ -148,12 +150,7 @@ def summarise(name: str, report: Report) -> tuple[float, str]:
     return rate, line
 
 
-def cpu_per_update(report: Report) -> float:
-    """The bot process's CPU time per update handled, in milliseconds."""
-    return float(1000 * report["bot_cpu"] / report["updates"])
-
-
-async def bench(patients: int, database: str | None) -> Report:
+async def bench(patients: int, database: str | None, key: str | None) -> Report:
     """Both phases, then the figures (printed, and returned for `--runs`)."""
     remember_missing_sniffio()  # the echo bot runs on PTB's httpx transport: spare it the search
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,6 +160,7 @@ async def bench(patients: int, database: str | None) -> Report:
             telegram_token=TOKEN,
             database_url=url,
             booking_url=f"https://{BOOKING_MARKER}?ref={{intake_id}}",
+            encryption_key=key,
         )
         services = build_services(settings)
         try:
@@ -176,7 +174,9 @@ async def bench(patients: int, database: str | None) -> Report:
     echoed, _ = await run_phase(echo_app, patients, per_patient, None)
     intake_rate, intake_line = summarise("intake bot", intake)
     echo_rate, echo_line = summarise("echo bot", echoed)
-    print(f"{patients} patients, complete intakes: {intake['finished']}, db: {url.split(':')[0]}")
+    sealed = "sealed" if key else "no key"
+    finished = intake["finished"]
+    print(f"{patients} patients, complete intakes: {finished}, db: {url.split(':')[0]}, {sealed}")
     print(intake_line)
     print(echo_line)
     print(f"ratio intake/echo: {intake_rate / echo_rate:.2f} (goal >= 0.5)")
@@ -228,12 +228,14 @@ def main() -> None:
     parser.add_argument("--database", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--runs", type=int, default=3, help="repeat in fresh processes")
     parser.add_argument("--figures", type=Path, help=argparse.SUPPRESS)  # one run's, as JSON
+    parser.add_argument("--no-key", action="store_true", help="run without INTAKE_ENCRYPTION_KEY")
     options = parser.parse_args()
     if options.runs > 1:
-        given = ["--patients", str(options.patients)]
+        given = ["--patients", str(options.patients)] + (["--no-key"] if options.no_key else [])
         repeat(options.runs, given + (["--database", options.database] if options.database else []))
         return
-    figures = asyncio.run(bench(options.patients, options.database))
+    key = None if options.no_key else new_key()
+    figures = asyncio.run(bench(options.patients, options.database, key))
     if options.figures is not None:
         options.figures.write_text(json.dumps(figures))
 

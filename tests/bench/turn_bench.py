@@ -7,6 +7,8 @@ names one), then types the routine scenario's answers for every patient through
 `IntakeService.handle_sync` with update ids, as the bot does. It prints, per run, the wall
 time and CPU time per turn, then the median and the spread (min-max) over the runs. No event
 loop and no Telegram: this is the cost of one turn's transaction and engine work alone.
+`--key` runs with a fresh encryption key (every turn then opens and seals the session's state
+once and computes the patient's keyed hash once), to compare with the run without.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import event
 from bot.composition import build_services
 from bot.settings import Settings
 from flows.engine.conversation.values import Action, ActionKind, Inbound
+from storage.sealing import new_key
 from tests.flows.bundled_scenarios import typed_lines_of
 
 FIRST_USER = 5_000_000
@@ -40,10 +43,15 @@ def override_synchronous(engine: Any, level: str) -> None:
     engine.dispose()  # pooled connections were opened with the default
 
 
-def one_run(patients: int, url: str, synchronous: str | None) -> tuple[float, float, int]:
+def one_run(
+    patients: int, url: str, synchronous: str | None, key: str | None = None
+) -> tuple[float, float, int]:
     """(wall ms per turn, CPU ms per turn, turns) for one fresh database."""
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=url, booking_url="https://book.example/{intake_id}"
+        _env_file=None,
+        database_url=url,
+        booking_url="https://book.example/{intake_id}",
+        encryption_key=key,
     )
     services = build_services(settings)
     if synchronous and services.database.is_sqlite:
@@ -79,16 +87,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--database", help="a PostgreSQL URL (default: fresh SQLite files)")
     parser.add_argument("--synchronous", choices=["normal", "full"], default=None)
+    parser.add_argument("--key", action="store_true", help="seal with a fresh encryption key")
     options = parser.parse_args()
+    key = new_key() if options.key else None
     walls, cpus = [], []
     for run in range(options.runs):
         with tempfile.TemporaryDirectory() as tmp:
             url = options.database or f"sqlite:///{Path(tmp) / 'turns.db'}"
-            wall, cpu, turns = one_run(options.patients, url, options.synchronous)
+            wall, cpu, turns = one_run(options.patients, url, options.synchronous, key)
         walls.append(wall)
         cpus.append(cpu)
         print(f"run {run + 1}: {turns} turns, {wall:.2f} ms wall, {cpu:.2f} ms CPU per turn")
-    label = options.synchronous or "default"
+    label = (options.synchronous or "default") + (", key" if key else ", no key")
     print(f"synchronous={label}: wall ms/turn {spread(walls)}; CPU ms/turn {spread(cpus)}")
 
 

@@ -1,7 +1,8 @@
 """Fixtures for the Telegram tests: the fake Bot API, real services over SQLite, a running bot.
 
 `telegram_bot` is the real `Application` built by `build_application`, long-polling the fake
-Bot API on loopback, over the real `IntakeService` and a SQLite file in `tmp_path`. `settle()`
+Bot API on loopback, over the real `IntakeService` and a SQLite file in `tmp_path`, sealed with
+`TEST_KEY` as Telegram mode requires. `settle()`
 waits until the bot has fetched every injected update and finished handling it (PTB's update
 queue is joined), so tests read the fake's record without sleeping.
 """
@@ -23,10 +24,12 @@ from bot.settings import Settings
 from bot.telegram.application import AnyApplication, build_application
 from bot.telegram.pacer import Rates
 from flows.registry import load_active
+from storage.sealing import new_key
 from tests.bot.fake_bot_api import TOKEN, FakeBotApi, Sent
 from tests.bot.simulated_patient import Press, SimulatedPatient, Type
 
 BOOKING_URL = "https://clinic.test/book?ref={intake_id}"
+TEST_KEY = new_key()
 FAST = Rates(chat_per_second=1000, chat_burst=100, overall_per_second=10_000, overall_burst=1000)
 
 
@@ -113,6 +116,7 @@ def make_settings(fake: FakeBotApi, db: Path, **overrides: Any) -> Settings:
         "telegram_api_url": fake.base_url,
         "database_url": f"sqlite:///{db}",
         "booking_url": BOOKING_URL,
+        "encryption_key": TEST_KEY,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

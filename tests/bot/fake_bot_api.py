@@ -2,7 +2,7 @@
 
 It serves `http://127.0.0.1:PORT/bot<token>/<method>` with tornado: getMe, getUpdates (a queue
 of updates the test injects; honours offset, limit and the long-poll timeout), sendMessage,
-editMessageText, editMessageReplyMarkup, answerCallbackQuery, setMyCommands,
+editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery, setMyCommands,
 deleteWebhook, setWebhook and getWebhookInfo. Every call is recorded with its parameters
 decoded (`reply_markup` parsed from its JSON form field). Failures can be scripted per method
 and chat: 429 with `retry_after`, 403 (the user blocked the bot), 500.
@@ -81,12 +81,15 @@ class Sent:
     text: str
     reply_markup: dict[str, Any] | None = None
     edits: int = 0
+    protected: bool = False  # sent with protect_content
+    previews: bool = True  # link previews not switched off
+    deleted: bool = False
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
-        """(label, callback data) of every inline button, row by row."""
+        """(label, callback data or URL) of every inline button, row by row."""
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
-        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+        return [(b["text"], b.get("callback_data", b.get("url", ""))) for row in rows for b in row]
 
 
 @dataclass
@@ -99,6 +102,7 @@ class FakeBotApi:
     sent: dict[int, Sent] = field(default_factory=dict)
     on_send: Callable[[Sent], None] | None = None  # benchmarks react to bot messages here
     languages: dict[int, str] = field(default_factory=dict)  # a user's app language (else en)
+    profiles: dict[int, dict[str, Any]] = field(default_factory=dict)  # names per user id
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -163,8 +167,7 @@ class FakeBotApi:
 
     def edit_text(self, user: int, message_id: int, text: str) -> None:
         """A patient edits an earlier message of theirs."""
-        base = message_base(user, None, message_id, self.language_of(user))
-        message = {**base, "text": text, "edit_date": now()}
+        message = {**self._base(user, None, message_id), "text": text, "edit_date": now()}
         self.inject({"edited_message": message})
 
     def press(self, user: int, message_id: int, data: str) -> str:
@@ -175,7 +178,10 @@ class FakeBotApi:
         query_id = f"q{next(self._ids)}"
         query = {
             "id": query_id,
-            "from": user_object(user, language=self.language_of(user)),
+            "from": {
+                **user_object(user, language=self.language_of(user)),
+                **self.profiles.get(user, {}),
+            },
             "chat_instance": str(chat_id),
             "data": data,
             "message": message,
@@ -243,9 +249,13 @@ class FakeBotApi:
 
     def _message(self, user: int, content: dict[str, Any], chat: dict[str, Any] | None) -> int:
         message_id = next(self._ids)
-        base = message_base(user, chat, message_id, self.language_of(user))
-        self.inject({"message": {**base, **content}})
+        self.inject({"message": {**self._base(user, chat, message_id), **content}})
         return message_id
+
+    def _base(self, user: int, chat: dict[str, Any] | None, message_id: int) -> dict[str, Any]:
+        base = message_base(user, chat, message_id, self.language_of(user))
+        base["from"] = {**base["from"], **self.profiles.get(user, {})}
+        return base
 
     def _notify(self) -> None:
         waiters, self._waiters = self._waiters, []
@@ -309,6 +319,8 @@ class FakeBotApi:
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         sent = Sent(chat_id, next(self._ids), params["text"], params.get("reply_markup"))
+        sent.protected = params.get("protect_content") is True
+        sent.previews = not (params.get("link_preview_options") or {}).get("is_disabled")
         self.sent[sent.message_id] = sent
         self._by_chat.setdefault(chat_id, []).append(sent)
         if self.on_send is not None:
@@ -323,6 +335,12 @@ class FakeBotApi:
         if self.on_send is not None:
             self.on_send(sent)
         return bot_message(sent.chat_id, sent.message_id, sent.text, sent.reply_markup)
+
+    def _delete(self, params: dict[str, Any]) -> bool:
+        sent = self.sent[int(params["message_id"])]
+        sent.deleted = True
+        self._by_chat[sent.chat_id].remove(sent)
+        return True
 
     def _edit_markup(self, params: dict[str, Any]) -> dict[str, Any]:
         sent = self.sent[int(params["message_id"])]
@@ -344,6 +362,7 @@ _METHODS: dict[str, Callable[[FakeBotApi, dict[str, Any]], Any]] = {
     "sendMessage": FakeBotApi._send_message,
     "editMessageText": FakeBotApi._edit_text,
     "editMessageReplyMarkup": FakeBotApi._edit_markup,
+    "deleteMessage": FakeBotApi._delete,
     "answerCallbackQuery": lambda api, params: True,
     "setMyCommands": lambda api, params: True,
     "deleteWebhook": lambda api, params: True,

@@ -31,7 +31,11 @@ def review_services(fake: FakeBotApi, db: Path, *, base: float = 0.2, **override
     }
     services = build_services(make_settings(fake, db, **values))
     services.review_outbox = ReviewOutbox(
-        database=services.database, flows=services.review_outbox.flows, base=base, cap=base * 4
+        database=services.database,
+        flows=services.review_outbox.flows,
+        full_cards=services.review_outbox.full_cards,
+        base=base,
+        cap=base * 4,
     )
     return services
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import json
 from dataclasses import dataclass
@@ -99,7 +100,8 @@ def test_table_output(cli: Cli) -> None:
 
 
 def test_show_claim_done_release_reopen(cli: Cli) -> None:
-    """The item commands change the state, print a confirmation and are audited as cli users."""
+    """The item commands change the state, print a confirmation and are audited under the
+    acting clinician: `--as`, with the login name when they differ."""
     item = cli.seed(5)
     code, out, _ = cli("review", "show", str(item))
     assert code == 0
@@ -114,13 +116,23 @@ def test_show_claim_done_release_reopen(cli: Cli) -> None:
     code, _, err = cli("review", "claim", str(item), "--as", "Dr Kim")
     assert code == 1
     assert f"cannot claim review item #{item}: it is claimed by Dr Lee" in err
-    assert cli("review", "release", str(item))[0] == 0
+    assert cli("review", "release", str(item), "--as", "Dr Lee")[0] == 0
     assert cli("review", "done", str(item), "--note", "booked", "--as", "Dr Kim")[0] == 0
     assert "Note: booked" in cli("review", "show", str(item))[1]
     assert cli("review", "reopen", str(item))[0] == 0
     with cli.database.transaction() as tx:
         events = queue.audit_events(tx, review_item_id=item)
-    assert all(e.actor.startswith("cli:") for e in events)
+    login = getpass.getuser()
+    assert [e.actor for e in events] == [
+        f"cli:{login}",
+        f"cli:{login}",
+        f"cli:Dr Lee (os:{login})",
+        f"cli:Dr Kim (os:{login})",
+        f"cli:Dr Lee (os:{login})",
+        f"cli:Dr Kim (os:{login})",
+        f"cli:{login}",
+        f"cli:{login}",
+    ]
     assert [e.action for e in events] == [
         "review.viewed",
         "review.viewed",
@@ -201,7 +213,43 @@ def test_wrong_encryption_key_is_a_clear_error(cli: Cli) -> None:
     cli.env["INTAKE_ENCRYPTION_KEY"] = new_key()
     code, _, err = cli("review", "show", str(item))
     assert code == 2
-    assert "could not be opened with this key" in err
+    assert err == (
+        "error: INTAKE_ENCRYPTION_KEY does not open this database (it was sealed with another "
+        "key): set the key it was sealed with; during a rotation list the new key first and "
+        "the old ones after it\n"
+    )
+
+
+def test_done_on_another_clinicians_claim_needs_force(cli: Cli) -> None:
+    """`done` (or `release`) on an item someone else claimed is refused, naming them and
+    --force; with --force it is done and audited as forced over their claim."""
+    item = cli.seed(3)
+    cli("review", "claim", str(item), "--as", "Dr Lee")
+    for args in (("done", str(item), "--as", "Dr Kim"), ("release", str(item))):
+        code, _, err = cli("review", *args)
+        assert code == 1
+        assert "claimed by Dr Lee" in err
+        assert "--force" in err
+    code, out, _ = cli("review", "done", str(item), "--as", "Dr Kim", "--force", "--note", "ok")
+    assert (code, out.strip()) == (0, f"review #{item} reviewed by Dr Kim")
+    with cli.database.transaction() as tx:
+        (event,) = queue.audit_events(tx, review_item_id=item, action="review.reviewed")
+    login = getpass.getuser()
+    assert (event.actor, event.detail) == (
+        f"cli:Dr Kim (os:{login})",
+        f"forced over cli:Dr Lee (os:{login})",
+    )
+
+
+def test_exports_written_to_a_file_are_private(cli: Cli, tmp_path: Path) -> None:
+    """An export file is readable by its owner only (0600), even over a wider existing file."""
+    item = cli.seed(4)
+    target = tmp_path / "export.json"
+    target.write_text("old")
+    target.chmod(0o644)
+    assert cli("review", "export", str(item), "-o", str(target))[0] == 0
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert json.loads(target.read_text())["id"] == item
 
 
 def test_claim_without_an_id_takes_the_next_item(cli: Cli) -> None:

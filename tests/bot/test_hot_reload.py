@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from bot.telegram.webhook import SECRET_HEADER
+from tests.bot.conftest import TEST_KEY
 from tests.bot.fake_bot_api import TOKEN, FakeBotApi
 from tests.bot.fake_telegram_objects import entities, message_base
 from tests.bot.test_telegram_webhook import free_port
@@ -80,6 +81,7 @@ def start(tmp_path: Path, fake: FakeBotApi, **env: str) -> BotProcess:
         "INTAKE_FLOW": "mini",
         "INTAKE_FLOW_WATCH_SECONDS": "0.2",
         "INTAKE_BOOKING_URL": BOOKING_URL,  # the placeholder link is refused on Telegram
+        "INTAKE_ENCRYPTION_KEY": TEST_KEY,  # Telegram mode refuses to run without one
         **env,
     }
     with log.open("wb") as sink:

@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.composition import Services
-from storage import queue
-from storage.tables import OutboxMessage, ReviewItem
-from tests.bot.fake_bot_api import Failure, FakeBotApi
+from storage import messages, queue
+from storage.tables import OutboxMessage
+from tests.bot.fake_bot_api import BOT_USERNAME, Failure, FakeBotApi
 from tests.bot.review_bot import (
     REVIEW_CHAT,
     review_services,
@@ -37,7 +37,7 @@ def seed(services: Services, user: int, priority: str = "routine") -> int:
 async def test_delivery_survives_500_then_429_with_a_restart_between(
     fake_api: FakeBotApi, db_path: Path
 ) -> None:
-    """A card refused with 500, the bot restarted, then refused with 429, arrives after all."""
+    """A notice refused with 500, the bot restarted, then refused with 429, arrives after all."""
     first = review_services(fake_api, db_path, base=1.0)
     item_id = seed(first, user=1)
     fake_api.fail(Failure("sendMessage", 500, "Internal Server Error", chat_id=REVIEW_CHAT))
@@ -64,14 +64,15 @@ async def test_delivery_survives_500_then_429_with_a_restart_between(
     assert calls[2].at - calls[1].at >= 1.0  # retry_after honoured
     (card,) = fake_api.messages_to(REVIEW_CHAT)
     assert card.text.startswith("ROUTINE")
-    assert card.buttons == [("Claim", f"r:claim:{item_id}"), ("Full answers", f"r:full:{item_id}")]
+    assert (card.protected, card.previews) == (True, False)
+    open_link = f"https://t.me/{BOT_USERNAME}?start=review_{item_id}"
+    assert card.buttons == [("Open", open_link), ("Claim", f"r:claim:{item_id}")]
     (row,) = outbox_rows(second)
     assert row.sent_at is not None
     assert row.attempts == 3
     with second.database.transaction() as tx:
-        item = tx.get(ReviewItem, item_id)
-        assert item is not None
-        assert item.review_message_id == card.message_id
+        (shown,) = messages.item_messages(tx, item_id=item_id)
+        assert (shown.chat_id, shown.message_id) == (REVIEW_CHAT, card.message_id)
         delivered = queue.audit_events(tx, action="review.review_item.delivered")
     assert [e.review_item_id for e in delivered] == [item_id]
 
@@ -97,7 +98,8 @@ async def test_pacer_and_worker_together_honour_429(fake_api: FakeBotApi, db_pat
 async def test_emergency_goes_out_at_once_while_routine_waits_for_the_poll(
     fake_api: FakeBotApi, db_path: Path
 ) -> None:
-    """An escalated intake wakes the worker: its card arrives without waiting for the poll."""
+    """An escalated intake wakes the worker: its notice arrives without waiting for the poll,
+    and says nothing of what the patient wrote."""
     services = review_services(fake_api, db_path)
     bot = await start_review_bot(fake_api, services, poll=30.0)
     try:
@@ -111,21 +113,25 @@ async def test_emergency_goes_out_at_once_while_routine_waits_for_the_poll(
         services.close()
     assert took < 2  # the poll is 30 s: only the wake-up explains this
     (card,) = fake_api.messages_to(REVIEW_CHAT)
-    assert card.text.startswith("EMERGENCY")
-    assert "Red flags raised:\n• EMERGENCY:" in card.text
-    assert "Telegram id 55" in card.text
+    assert card.text.startswith("EMERGENCY · review #")
+    for private in ("vomit", "Red flags", "Telegram id", "55", "User55"):
+        assert private not in card.text
 
 
 async def test_no_review_chat_means_queue_only(fake_api: FakeBotApi, db_path: Path) -> None:
-    """Without INTAKE_REVIEW_CHAT_ID nothing is sent and the outbox row stays for later."""
+    """Without INTAKE_REVIEW_CHAT_ID no notice is sent anywhere; the item waits in the queue."""
     services = review_services(fake_api, db_path, review_chat_id=None)
-    seed(services, user=1)
+    item_id = seed(services, user=1)
     bot = await start_review_bot(fake_api, services)
     try:
+        await wait_until(lambda: outbox_rows(services)[0].sent_at is not None)
         await bot.say(2, "/start")
     finally:
         await stop_review_bot(bot)
         services.close()
-    assert fake_api.calls_of("sendMessage", REVIEW_CHAT) == []
-    (row,) = outbox_rows(services)
-    assert row.sent_at is None
+    assert [c.chat_id for c in fake_api.calls_of("sendMessage")] == [2]
+    with services.database.transaction() as tx:
+        item = queue.get_review_item(tx, item_id=item_id)
+        assert item is not None
+        assert item.status == "pending"
+        assert messages.item_messages(tx, item_id=item_id) == []

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from bot.composition import build_services
 from flows.engine.conversation.buttons import ButtonAction, decode
 from flows.workbench.runs import ESCALATED, IN_PROGRESS, Move, Run
+from storage.queue import priority_of
 from storage.tables import IntakeSession, Patient, ReviewItem
 from tests.bot.conftest import RunningBot, make_settings, start_bot, stop_bot
 from tests.bot.fake_bot_api import FakeBotApi
@@ -78,16 +79,20 @@ class TelegramPlayer:
 
     def outcome(self) -> Outcome:
         """The stored status, review priorities and red flags of this patient's intake."""
-        with self.bot.services.database.transaction() as tx:
-            patient = tx.exec(select(Patient).where(Patient.telegram_user_id == self.user)).first()
+        database = self.bot.services.database
+        hashes = database.sealer.lookup_hashes(self.user)
+        with database.transaction() as tx:
+            found = select(Patient).where(col(Patient.telegram_id_hash).in_(hashes))
+            patient = tx.exec(found).first()
             if patient is None:
                 return None, [], {}
             query = select(IntakeSession).where(IntakeSession.patient_id == patient.id)
             record = tx.exec(query.order_by(col(IntakeSession.id).desc())).first()
             assert record is not None
             items = tx.exec(select(ReviewItem).where(ReviewItem.session_id == record.id)).all()
-            flags = {flag["id"]: flag["level"] for item in items for flag in item.red_flags}
-            return record.status, [item.priority for item in items], flags
+            raised = [database.sealer.unseal_json(item.red_flags) for item in items]
+            flags = {flag["id"]: flag["level"] for listed in raised for flag in listed}
+            return record.status, [priority_of(item) for item in items], flags
 
 
 def expected(run: Run) -> Outcome:

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Update
 from telegram.error import BadRequest, RetryAfter
 
@@ -88,7 +88,8 @@ async def test_blocked_user_is_marked_unreachable(telegram_bot: RunningBot) -> N
     await bot.say(PATIENT + 1, "/start")
 
     with bot.services.database.transaction() as tx:
-        patient = tx.exec(select(Patient).where(Patient.telegram_user_id == PATIENT)).one()
+        hashes = bot.services.database.sealer.lookup_hashes(PATIENT)
+        patient = tx.exec(select(Patient).where(col(Patient.telegram_id_hash).in_(hashes))).one()
         assert patient.unreachable
     assert bot.texts(PATIENT + 1)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from storage.tables import Answer, Patient
+from storage.tables import IntakeSession, Patient
 from tests.bot.conftest import RunningBot
 from tests.bot.fake_bot_api import BOT_USERNAME, MEDIA, group_chat
 
@@ -15,9 +15,11 @@ PRIVATE_ONLY = "Please message me in a one-to-one chat, not in a group."
 
 
 def stored_answers(bot: RunningBot) -> int:
-    """How many answer rows the database holds."""
-    with bot.services.database.transaction() as tx:
-        return len(tx.exec(select(Answer)).all())
+    """How many answers the database holds (across every intake)."""
+    database = bot.services.database
+    with database.transaction() as tx:
+        states = [s.state for s in tx.exec(select(IntakeSession))]
+    return sum(len(database.sealer.unseal_json(state)["answers"]) for state in states)
 
 
 async def start_intake(bot: RunningBot) -> None:
@@ -132,7 +134,7 @@ async def test_delete_asks_first_then_erases(telegram_bot: RunningBot) -> None:
     confirm = bot.last(PATIENT)
     await bot.tap(PATIENT, "Yes, delete it")
 
-    assert bot.fake.sent[confirm.message_id].text.startswith("Done. Your data has been deleted.")
+    assert bot.fake.sent[confirm.message_id].text == bot.services.intake.message("deleted")
     assert bot.fake.sent[confirm.message_id].buttons == []
     assert stored_answers(bot) == 0
     await bot.say(PATIENT, "/mydata")

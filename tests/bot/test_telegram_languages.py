@@ -6,10 +6,12 @@ The real `Application` and intake service over the fake Bot API: the fake sends 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import select
 
 from flows.engine.conversation.buttons import ButtonAction, decode
-from storage.tables import Answer, Patient, ReviewItem
+from storage.tables import IntakeSession, Patient, ReviewItem
 from tests.bot.conftest import RunningBot
 
 SPANISH_CONSENT = "¡Hola! Soy el asistente automático de la clínica"
@@ -113,9 +115,15 @@ async def test_spanish_free_text_is_screened_in_spanish(telegram_bot: RunningBot
     assert "Este chat no puede ayudar en una emergencia." in escalation
 
 
-def _answers(bot: RunningBot) -> dict[str, str]:
-    with bot.services.database.transaction() as tx:
-        return {a.step_id: a.value for a in tx.exec(select(Answer)).all()}
+def _answers(bot: RunningBot) -> dict[str, Any]:
+    """Every stored answer by step (opened from the sessions' sealed state)."""
+    database = bot.services.database
+    with database.transaction() as tx:
+        states = [session.state for session in tx.exec(select(IntakeSession)).all()]
+    found: dict[str, Any] = {}
+    for state in states:
+        found.update(database.sealer.unseal_json(state)["answers"])
+    return found
 
 
 def _action(data: str) -> ButtonAction | None:

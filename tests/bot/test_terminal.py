@@ -16,7 +16,7 @@ from bot.composition import build_services
 from bot.terminal import TerminalChat
 from flows.engine.loading.loader import LoadedFlow
 from flows.intake.service import IntakeService
-from storage.tables import Answer, IntakeSession
+from storage.tables import IntakeSession
 from tests.conftest import EMERGENCY_NUMBER, make_settings
 
 
@@ -42,10 +42,23 @@ def sessions(service: IntakeService) -> list[IntakeSession]:
         return list(tx.exec(select(IntakeSession)))
 
 
+def opened(service: IntakeService, session: IntakeSession) -> dict[str, Any]:
+    """A session's sealed state, opened."""
+    found: dict[str, Any] = service.database.sealer.unseal_json(session.state)
+    return found
+
+
+def step(service: IntakeService, session: IntakeSession) -> str:
+    """The step a stored session is at."""
+    return str(opened(service, session)["step"])
+
+
 def answers(service: IntakeService) -> dict[str, Any]:
-    """Every stored answer, by step (values as stored: JSON text)."""
-    with service.database.transaction() as tx:
-        return {a.step_id: a.value for a in tx.exec(select(Answer))}
+    """Every stored answer, by step."""
+    found: dict[str, Any] = {}
+    for session in sessions(service):
+        found.update(opened(service, session)["answers"])
+    return found
 
 
 def test_opening_shows_progress_and_numbered_options(terminal_service: IntakeService) -> None:
@@ -60,18 +73,14 @@ def test_opening_shows_progress_and_numbered_options(terminal_service: IntakeSer
 def test_options_are_answered_by_number_or_label(terminal_service: IntakeService) -> None:
     """'1' picks the first option; a label picks its option."""
     chat(terminal_service, "1", "40", "female")
-    assert answers(terminal_service) == {
-        "consent": '"agree"',
-        "age": "40",
-        "sex_at_birth": '"female"',
-    }
+    assert answers(terminal_service) == {"consent": "agree", "age": 40, "sex_at_birth": "female"}
 
 
 def test_multi_select_by_comma_separated_numbers(terminal_service: IntakeService) -> None:
     """Multi-select takes numbers separated by commas, shown with check boxes."""
     printed = chat(terminal_service, "I agree", "40", "male", "11", "never", "no", "1, 7")
     assert "[ ] " in printed
-    assert answers(terminal_service)["urgent_today"] == '["black_stool", "jaundice"]'
+    assert answers(terminal_service)["urgent_today"] == ["black_stool", "jaundice"]
 
 
 def test_scale_is_shown_on_one_line(terminal_service: IntakeService) -> None:
@@ -86,7 +95,7 @@ def test_back_and_help_ask_the_question_again(terminal_service: IntakeService) -
     printed = chat(terminal_service, "I agree", "40", "/back", "/help")
     assert terminal_service.message("help") in printed
     [session] = sessions(terminal_service)
-    assert session.current_step == "age"
+    assert step(terminal_service, session) == "age"
     assert "age" not in answers(terminal_service)
 
 
@@ -101,7 +110,7 @@ def test_quit_stops_reading(terminal_service: IntakeService) -> None:
     """Nothing after /quit is read."""
     chat(terminal_service, "I agree", "/quit", "40")
     [session] = sessions(terminal_service)
-    assert session.current_step == "age"
+    assert step(terminal_service, session) == "age"
 
 
 def test_the_escalation_is_marked_and_nothing_is_asked_after(
@@ -118,10 +127,10 @@ def test_the_escalation_is_marked_and_nothing_is_asked_after(
 def test_skip_works_on_an_optional_question_only(terminal_service: IntakeService) -> None:
     """/skip passes an optional question; on a required one it changes nothing."""
     chat(terminal_service, "I agree", "/skip")
-    assert sessions(terminal_service)[0].current_step == "age"
+    assert step(terminal_service, sessions(terminal_service)[0]) == "age"
     chat(terminal_service, "40", "/skip")
     [session] = sessions(terminal_service)
-    assert session.current_step != "sex_at_birth"
+    assert step(terminal_service, session) != "sex_at_birth"
     assert "sex_at_birth" not in answers(terminal_service)
 
 
@@ -174,3 +183,18 @@ def test_language_command_switches_and_keeps_answers(terminal_service: IntakeSer
     assert "¿Qué sexo se le asignó al nacer?" in printed
     assert printed.rstrip().endswith("4. Prefer not to say")
     assert set(answers(terminal_service)) == {"consent", "age"}
+
+
+def test_mydata_and_delete_work_in_the_terminal(terminal_service: IntakeService) -> None:
+    """/mydata prints what is stored; /delete asks, keeps on anything but yes, erases on yes."""
+    message = terminal_service.message
+    printed = chat(terminal_service, "I agree", "40", "/mydata", "/delete", "2", "/delete", "1")
+    mydata = printed.split("> /mydata\n", 1)[1]
+    assert mydata.startswith(message("mydata_header"))
+    assert ": 40 years" in mydata.split("> /delete", 1)[0]
+    assert message("delete_confirm") + "\n  1. " + message("delete_yes") in printed
+    assert message("delete_kept") in printed
+    assert printed.rstrip().endswith(message("deleted"))
+    assert sessions(terminal_service) == []
+    again = chat(terminal_service, "/mydata")
+    assert message("mydata_empty") in again

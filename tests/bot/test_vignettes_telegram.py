@@ -30,6 +30,7 @@ from flows.engine.conversation.prompts import Placeholders
 from flows.engine.conversation.values import ActionKind, PromptKind
 from flows.engine.format.model import Flow
 from flows.engine.safety.flags import priority
+from storage.queue import priority_of
 from storage.tables import IntakeSession, Patient, ReviewItem
 from tests.bot.conftest import RunningBot, make_settings, start_bot, stop_bot
 from tests.bot.fake_bot_api import Call, FakeBotApi
@@ -230,13 +231,18 @@ class TelegramPatient:
 
     def _recorded(self) -> tuple[str, str]:
         """The intake's status and the priority of its review item, as stored."""
-        with self.bot.services.database.transaction() as tx:
-            patient = tx.exec(select(Patient).where(Patient.telegram_user_id == self.user)).one()
+        database = self.bot.services.database
+        hashes = database.sealer.lookup_hashes(self.user)
+        with database.transaction() as tx:
+            patient = tx.exec(
+                select(Patient).where(col(Patient.telegram_id_hash).in_(hashes))
+            ).one()
             query = select(IntakeSession).where(IntakeSession.patient_id == patient.id)
             record = tx.exec(query.order_by(col(IntakeSession.id).desc())).first()
             assert record is not None
             item = tx.exec(select(ReviewItem).where(ReviewItem.session_id == record.id)).first()
-            level = item.priority if item else priority(record.state.get("raised", {}))
+            raised = database.sealer.unseal_json(record.state).get("raised", {})
+            level = priority_of(item) if item else priority(raised)
             return record.status, level
 
 

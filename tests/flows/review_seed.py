@@ -7,9 +7,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flows.engine.conversation.state import IntakeState
 from flows.engine.format.conditions import holds
 from flows.engine.format.model import Flow
 from flows.engine.loading.loader import load_flow_file
+from flows.intake.sessions import seal_state
 from flows.review.outbox import ReviewOutbox
 from flows.review.service import ReviewService
 from storage import intakes, queue
@@ -75,33 +77,34 @@ def seed_intake(
 ) -> int:
     """A patient with one ended intake, its answers, its review item and outbox row: the item id."""
     flow = flow or sample_flow()
+    sealer = database.sealer
     with database.transaction() as tx:
-        patient = intakes.create_patient(
-            tx,
-            telegram_user_id=user,
-            language="en",
-            display_name=name,
-            username=username,
-            sealer=database.sealer,
-        )
+        patient = intakes.find_patient(tx, hashes=sealer.lookup_hashes(user))
+        if patient is None:
+            patient = intakes.create_patient(
+                tx,
+                telegram_id=user,
+                language="en",
+                display_name=name,
+                username=username,
+                sealer=sealer,
+            )
         assert patient.id is not None
+        values = sample_answers() if answers is None else answers
+        state = IntakeState(state="end", answers=dict(values), history=list(values), status=status)
         intake = IntakeSession(
             patient_id=patient.id,
             flow_id=flow.id,
             flow_version=flow.version,
             status=status,
-            current_step="end",
+            state=seal_state(state, None, sealer),
             ended_at=utcnow(),
         )
         tx.add(intake)
         tx.flush()
         assert intake.id is not None
-        values = sample_answers() if answers is None else answers
-        intakes.save_answers(
-            tx, session_id=intake.id, before={}, after=values, sealer=database.sealer
-        )
         item = queue.queue_review(
-            tx, session_id=intake.id, priority=priority, red_flags=flags or []
+            tx, session_id=intake.id, priority=priority, red_flags=sealer.seal_json(flags or [])
         )
         if queued_at is not None:
             item.created_at = queued_at
@@ -139,6 +142,6 @@ def review_service(database: Database, *flows: Flow) -> tuple[ReviewService, Wak
     return ReviewService(database=database, flows=flow_lookup(*flows), notify=wakeups), wakeups
 
 
-def review_outbox(database: Database, *flows: Flow) -> ReviewOutbox:
-    """The outbox side of the review service."""
-    return ReviewOutbox(database=database, flows=flow_lookup(*flows))
+def review_outbox(database: Database, *flows: Flow, full_cards: bool = False) -> ReviewOutbox:
+    """The outbox side of the review service (notices, or full cards when asked)."""
+    return ReviewOutbox(database=database, flows=flow_lookup(*flows), full_cards=full_cards)

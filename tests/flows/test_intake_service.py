@@ -19,9 +19,9 @@ from flows.engine.conversation.values import Action, ActionKind, Inbound, Profil
 from flows.engine.loading.loader import LoadedFlow
 from flows.intake.service import IntakeService
 from storage.database import Database
+from storage.queue import PRIORITY_RANK
 from storage.sealing import new_key
 from storage.tables import (
-    Answer,
     AuditEvent,
     IntakeSession,
     OutboxMessage,
@@ -39,6 +39,12 @@ def rows(database: Database, table: type[SQLModel]) -> list[Any]:
     """Every row of a table."""
     with database.transaction() as tx:
         return list(tx.exec(select(table)))
+
+
+def blob(database: Database, session: IntakeSession) -> dict[str, Any]:
+    """A session's state, unsealed."""
+    opened: dict[str, Any] = database.sealer.unseal_json(session.state)
+    return opened
 
 
 def act(service: IntakeService, kind: ActionKind, **fields: Any) -> Turn:
@@ -68,8 +74,8 @@ def test_a_repeated_update_id_changes_nothing(service: IntakeService, database: 
     assert again.duplicate
     assert again.prompts == ()
     [session] = rows(database, IntakeSession)
-    assert session.current_step == first.prompts[-1].step
-    assert [a.value for a in rows(database, Answer) if a.step_id == "age"] == ["34"]
+    assert blob(database, session)["step"] == first.prompts[-1].step
+    assert blob(database, session)["answers"]["age"] == 34
 
 
 def test_a_button_of_another_intake_or_step_is_stale(
@@ -96,7 +102,7 @@ def test_a_button_of_another_intake_or_step_is_stale(
     assert other_session.stale
     assert other_step.stale
     [session] = rows(database, IntakeSession)
-    assert session.current_step == "sex_at_birth"
+    assert blob(database, session)["step"] == "sex_at_birth"
     pressed = act(
         service,
         ActionKind.CHOOSE,
@@ -112,7 +118,7 @@ def test_nothing_is_stored_before_consent(service: IntakeService, database: Data
     opening = act(service, ActionKind.START)
     assert opening.prompts[-1].step == "consent"
     assert say(service, USER, "what is this?").prompts[-1].step == "consent"
-    for table in (Patient, IntakeSession, Answer, ReviewItem):
+    for table in (Patient, IntakeSession, ReviewItem):
         assert rows(database, table) == []
 
 
@@ -124,7 +130,7 @@ def test_declining_stores_nothing_and_offers_the_booking_link(
     assert turn.ended
     assert turn.prompts[-1].kind == PromptKind.END
     assert BOOKING_URL.split("{")[0] in turn.prompts[-1].text
-    for table in (Patient, IntakeSession, Answer, ReviewItem, AuditEvent):
+    for table in (Patient, IntakeSession, ReviewItem, AuditEvent):
         assert rows(database, table) == []
 
 
@@ -165,8 +171,8 @@ def test_an_ended_intake_queues_exactly_one_review_item(
     last = play(service, lines)
     assert last.ended
     [item] = rows(database, ReviewItem)
-    assert item.priority == priority
-    assert [flag["id"] for flag in item.red_flags] == flags
+    assert item.priority_rank == PRIORITY_RANK[priority]
+    assert [flag["id"] for flag in database.sealer.unseal_json(item.red_flags)] == flags
     [session] = rows(database, IntakeSession)
     assert item.session_id == session.id
     assert session.status == ("escalated" if priority == "emergency" else "completed")
@@ -191,7 +197,7 @@ def test_an_emergency_is_queued_at_once(service: IntakeService, database: Databa
     turn = say(service, USER, "1")
     assert turn.escalation == "emergency"
     assert turn.prompts[0].kind == PromptKind.ESCALATION
-    assert [i.priority for i in rows(database, ReviewItem)] == ["emergency"]
+    assert [i.priority_rank for i in rows(database, ReviewItem)] == [PRIORITY_RANK["emergency"]]
 
 
 def test_restart_cancels_the_intake_and_starts_afresh(
@@ -206,23 +212,22 @@ def test_restart_cancels_the_intake_and_starts_afresh(
     play(service, ROUTINE[:2])
     sessions = rows(database, IntakeSession)
     assert [s.status for s in sessions] == ["cancelled", "active"]
-    assert sessions[1].current_step == "sex_at_birth"
+    assert blob(database, sessions[1])["step"] == "sex_at_birth"
     assert rows(database, ReviewItem) == []
 
 
-async def test_delete_erases_answers_and_withdraws_the_queued_item(
+async def test_delete_erases_the_patient_their_intakes_and_queued_item(
     service: IntakeService, database: Database
 ) -> None:
-    """/delete removes every answer and withdraws the review item queued for the clinician."""
+    """/delete removes the patient, every intake and the review item queued for the clinician
+    (tests/flows/test_patient_data.py walks every table)."""
     play(service, with_line(URGENT_NOW, "1")[: URGENT_NOW + 1])
-    [item] = rows(database, ReviewItem)
+    assert len(rows(database, ReviewItem)) == 1
     deletion = await service.delete_patient(user_id=USER)
     assert deletion.deleted
-    assert deletion.withdrawn_review_ids == (item.id,)
-    assert rows(database, Answer) == []
-    assert [i.status for i in rows(database, ReviewItem)] == ["withdrawn"]
-    [patient] = rows(database, Patient)
-    assert patient.telegram_user_id != USER
+    assert deletion.message == service.message("deleted")
+    for table in (Patient, IntakeSession, ReviewItem):
+        assert rows(database, table) == []
     assert say(service, USER, "hello").prompts[-1].step == "consent"  # starts afresh
 
 
@@ -253,7 +258,7 @@ async def test_mark_unreachable_keeps_the_intake(
 def test_an_encryption_key_seals_answers_at_rest(
     database_url: str, bundled_flow: LoadedFlow
 ) -> None:
-    """With a key, answers and names are not stored as plain text, and still read back."""
+    """With a key, answers, state and names are not stored as plain text, and still read back."""
     settings = make_settings(database_url, encryption_key=new_key())
     services = build_services(settings, active=bundled_flow)
     try:
@@ -265,13 +270,13 @@ def test_an_encryption_key_seals_answers_at_rest(
         service.handle_sync(start)
         play(service, [*ROUTINE[1:9], "bloated after cheese"])
         with services.database.engine.connect() as conn:
-            stored = [row[0] for row in conn.execute(text("SELECT value FROM answers"))]
+            stored = [row[0] for row in conn.execute(text("SELECT state FROM intake_sessions"))]
             names = conn.execute(text("SELECT display_name, username FROM patients")).one()
         assert stored
         assert all(value.startswith("f1:") for value in stored)
         assert not any("cheese" in value for value in stored)
-        assert "Ada" not in names[0]
-        assert names[1] != "ada"
+        assert names[0].startswith("f1:")
+        assert names[1].startswith("f1:")
         copy = services.intake.patients.copy(user_id=USER)
         assert any(line.endswith(": bloated after cheese") for line in copy)
     finally:

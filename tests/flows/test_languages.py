@@ -8,7 +8,6 @@ patient's free text as written.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from flows.engine.records.record import ReviewRecord
 from flows.engine.records.summary import render_summary
 from flows.intake.service import IntakeService
 from storage.database import Database
-from storage.tables import Answer, IntakeSession, Patient
+from storage.tables import IntakeSession, Patient
 from tests.conftest import EMERGENCY_NUMBER
 
 USER = 77
@@ -193,12 +192,16 @@ def test_clinicians_read_the_clinic_language(service: IntakeService, database: D
     assert "Sex at birth: Male" in summary
 
 
-def _answers(database: Database) -> dict[str, str]:
-    return {row.step_id: row.value for row in _rows(database, Answer)}
+def _answers(database: Database) -> dict[str, Any]:
+    return _values(database)
 
 
 def _values(database: Database) -> dict[str, Any]:
-    return {row.step_id: json.loads(row.value) for row in _rows(database, Answer)}
+    """Every stored answer by step (opened from the sessions' sealed state)."""
+    found: dict[str, Any] = {}
+    for session in _rows(database, IntakeSession):
+        found.update(database.sealer.unseal_json(session.state)["answers"])
+    return found
 
 
 def _patient(database: Database) -> Patient:

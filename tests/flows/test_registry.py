@@ -59,9 +59,10 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def stored_sources(database_url: str, flow_file: Path) -> list[str]:
-    """The stored source of every flow version, read by a fresh start's database."""
+    """The stored source of every flow version (unsealed), read by a fresh start's database."""
     with started(flow_file, database_url) as services, services.database.transaction() as tx:
-        return [row.source for row in tx.exec(select(FlowVersion))]
+        unseal = services.database.sealer.unseal
+        return [unseal(row.source) for row in tx.exec(select(FlowVersion))]
 
 
 def refusal(flow_file: Path, database_url: str) -> str:
@@ -151,7 +152,14 @@ def test_a_stored_copy_gets_the_messages_a_later_release_added(
     edit(flow_file, "version: 1", "version: 2")
     with started(flow_file, database_url) as services:
         with services.database.transaction() as tx:
-            store_flow(tx, flow_id="mini", version=1, digest="older", source=old_text)
+            store_flow(
+                tx,
+                flow_id="mini",
+                version=1,
+                digest="older",
+                source=old_text,
+                sealer=services.database.sealer,
+            )
         conversation = services.registry.get("mini", 1)
     active = load_flow_file(flow_file).flow
     assert conversation.flow.version == 1

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from flows.review.records import BadFormat, ReviewError, UnknownItem, WrongState
+from flows.review.records import (
+    BadFormat,
+    ClaimedByOther,
+    ReviewError,
+    UnknownItem,
+    WrongState,
+)
 from flows.review.service import ReviewService
 from storage import outbox as outbox_rows
 from storage import queue
@@ -103,7 +109,8 @@ def test_claim_review_reopen_cycle_is_audited_and_wakes_delivery(
     """Claim, release, review and reopen each change the item, owe a card edit and are audited."""
     svc, wakeups = service
     item_id = seed_intake(database, user=7)
-    assert svc.claim(DR, item_id, name="Dr Lee").claimed_by == "Dr Lee"
+    claimed = svc.claim(DR, item_id, name="Dr Lee")
+    assert (claimed.claimed_by, claimed.claimer) == (DR, "Dr Lee")
     assert svc.release(DR, item_id).status == "pending"
     svc.claim(DR, item_id, name="Dr Lee")
     done = svc.done(DR, item_id, name="Dr Lee", note="booked a call")
@@ -226,13 +233,52 @@ def test_audit_never_holds_answer_contents(
     svc.done(DR, item_id, name="Dr Lee", note="secret note")
     svc.export(DR, item_id, "json")
     svc.stats(DR)
-    svc.deny("telegram:66", "/show")
+    svc.deny_user(66, "/show")
     with database.transaction() as tx:
         events = queue.audit_events(tx)
     text = " ".join(f"{e.actor} {e.action} {e.detail}" for e in events)
     for secret in ("Bloating", "every meal", "Pat Example", "secret note"):
         assert secret not in text
     assert events[-1].action == "access.denied"
+    # named by a keyed hash of the Telegram id (erased with the person), never the id
+    assert events[-1].actor == f"user:{database.sealer.lookup_hash(66)}"
+
+
+def test_acting_on_another_clinicians_claim_needs_force_and_is_audited(
+    database: Database, service: tuple[ReviewService, Wakeups]
+) -> None:
+    """Reviewing or releasing an item another clinician claimed is refused unless forced; a
+    forced review is audited as forced, naming whose claim it overrode."""
+    svc = service[0]
+    item_id = seed_intake(database, user=30)
+    svc.claim(DR, item_id, name="Dr Lee")
+    other = "cli:kim"
+    with pytest.raises(ClaimedByOther, match=r"claimed by Dr Lee .*--force"):
+        svc.done(other, item_id, name="Dr Kim", note=None)
+    with pytest.raises(ClaimedByOther):
+        svc.release(other, item_id)
+    done = svc.done(other, item_id, name="Dr Kim", note="seen", force=True)
+    assert done.status == "reviewed"
+    with database.transaction() as tx:
+        trail = [
+            (e.actor, e.action, e.detail) for e in queue.audit_events(tx, review_item_id=item_id)
+        ]
+    assert trail[-1] == (other, "review.reviewed", f"forced over {DR}")
+    assert (other, "review.review_refused", "claimed") in trail
+
+
+def test_denied_attempts_are_rate_limited(
+    database: Database, service: tuple[ReviewService, Wakeups]
+) -> None:
+    """A flood of denied commands from one person writes one audit row a minute, not one each;
+    the next row counts what was held back."""
+    svc = service[0]
+    for _ in range(50):
+        svc.deny_user(66, "/queue")
+    svc.deny_user(67, "/show")
+    with database.transaction() as tx:
+        denied = queue.audit_events(tx, action="access.denied")
+    assert [e.detail for e in denied] == ["/queue", "/show"]
 
 
 def test_stats_count_by_status_and_priority(
@@ -255,7 +301,7 @@ def test_claim_next_is_audited_and_wakes_delivery(
     urgent = seed_intake(database, user=21, priority="emergency")
     record = svc.claim_next(DR, name="Dr Lee")
     assert record is not None
-    assert (record.item_id, record.claimed_by) == (urgent, "Dr Lee")
+    assert (record.item_id, record.claimed_by, record.claimer) == (urgent, DR, "Dr Lee")
     assert actions(database, urgent) == ["review.claimed"]
     assert wakeups.count == 1
     svc.claim_next(DR, name="Dr Lee")

@@ -1,4 +1,5 @@
-"""Tests of the review outbox: what the review chat is owed, and backoff after failures."""
+"""Tests of the review outbox: what the review chat is owed (content-free notices, or full
+cards when the clinic chose them), retractions, and backoff after failures."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from flows.review.outbox import BACKOFF_CAP, LEASE_SECONDS, Wakeup, backoff
+from storage import intakes, messages, queue
 from storage import outbox as outbox_rows
-from storage import queue
 from storage.database import Database
-from storage.tables import ReviewItem, utcnow
+from storage.erasure import erase_patient
+from storage.tables import ReviewItem, ReviewMessage, utcnow
 from tests.flows.review_seed import open_database, review_outbox, review_service, seed_intake
 from tests.flows.sample_flow import sample_flow
 
@@ -24,12 +27,31 @@ def database(tmp_path: Path) -> Database:
     return open_database(tmp_path)
 
 
-def test_new_item_is_a_card_to_send_with_claim_and_full_buttons(database: Database) -> None:
-    """A queued intake becomes a card to send: summary text, Claim and Full answers."""
-    item_id = seed_intake(database, user=1, priority="soon")
+REVIEW_CHAT = -100
+
+
+def test_new_item_is_a_content_free_notice_with_open_and_claim(database: Database) -> None:
+    """A queued intake becomes a notice: level, number, age; no answer, name or id."""
+    flags = [{"id": "vomit_blood", "level": "soon"}]
+    item_id = seed_intake(database, user=1234567, priority="soon", flags=flags)
     (delivery,) = review_outbox(database).due()
     assert (delivery.kind, delivery.item_id, delivery.message_id) == ("send", item_id, None)
+    lines = delivery.text.splitlines()
+    assert lines[0] == f"SEE A DOCTOR SOON · review #{item_id}"
+    assert lines[1].startswith("Queued ")
+    assert lines[1].endswith("(under a minute ago)")
+    assert f"/show {item_id}" in lines[2]
+    for secret in ("Pat Example", "pat_ex", "1234567", "Bloating", "vomit", "Vomited"):
+        assert secret not in delivery.text
+    assert delivery.buttons == ("open", "claim")
+
+
+def test_full_cards_mode_sends_the_summary(database: Database) -> None:
+    """A clinic that chose full cards gets the clinician summary in the review chat."""
+    seed_intake(database, user=1, priority="soon")
+    (delivery,) = review_outbox(database, full_cards=True).due()
     assert delivery.text.startswith("SEE A DOCTOR SOON")
+    assert "Patient: Pat Example" in delivery.text
     assert delivery.buttons == ("claim", "full")
 
 
@@ -48,11 +70,12 @@ def test_delivered_card_is_edited_after_a_claim(database: Database) -> None:
     item_id = seed_intake(database, user=1)
     outbox = review_outbox(database)
     (card,) = outbox.due()
-    outbox.delivered(card, message_id=555)
+    outbox.delivered(card, message_id=555, chat_id=REVIEW_CHAT)
     assert outbox.due() == []
     review_service(database)[0].claim("clinician:1", item_id, name="Dr Lee")
     (edit,) = outbox.due()
-    assert (edit.kind, edit.message_id, edit.buttons) == ("edit", 555, ("done", "full"))
+    assert (edit.kind, edit.message_id, edit.chat_id) == ("edit", 555, REVIEW_CHAT)
+    assert edit.buttons == ("open", "done")
     assert "Claimed by Dr Lee" in edit.text
     with database.transaction() as tx:
         events = queue.audit_events(tx, action="review.review_item.delivered")
@@ -70,21 +93,47 @@ def test_update_before_the_card_went_out_is_skipped(database: Database) -> None:
     assert update.kind == "skip"
 
 
-def test_withdrawn_item_edits_the_card_without_patient_data(database: Database) -> None:
-    """When the patient deletes their data, the card is replaced by a content-free notice."""
+def test_an_erased_items_messages_are_retracted(database: Database) -> None:
+    """When the patient deletes their data, the notice is edited to 'withdrawn' and the
+    clinician's private summary is deleted; then nothing about them is remembered."""
     item_id = seed_intake(database, user=1)
     outbox = review_outbox(database)
-    (card,) = outbox.due()
-    outbox.delivered(card, message_id=77)
+    (notice,) = outbox.due()
+    outbox.delivered(notice, message_id=77, chat_id=REVIEW_CHAT)
+    review_service(database)[0].sent_privately(item_id, 900, [88, 89], "summary")
+    hashes = database.sealer.lookup_hashes(1)
     with database.transaction() as tx:
-        item = tx.get(ReviewItem, item_id)
-        assert item is not None
-        item.status = "withdrawn"
-        tx.add(item)
-        queue.enqueue(tx, topic="review_withdrawn", ref_id=item_id)
-    (edit,) = outbox.due()
-    assert (edit.kind, edit.message_id, edit.buttons) == ("edit", 77, ())
-    assert edit.text == f"Review #{item_id}: withdrawn. The patient deleted their data."
+        patient = intakes.find_patient(tx, hashes=hashes)
+        erased = erase_patient(tx, patient=patient, hashes=hashes)
+    assert erased.messages == 3
+    deliveries = sorted(outbox.due(), key=lambda d: d.message_id or 0)
+    assert [(d.kind, d.chat_id, d.message_id) for d in deliveries] == [
+        ("edit", REVIEW_CHAT, 77),
+        ("delete", 900, 88),
+        ("delete", 900, 89),
+    ]
+    assert (
+        deliveries[0].text == f"Review #{item_id}: withdrawn. The intake's data has been deleted."
+    )
+    assert deliveries[0].buttons == ()
+    for delivery in deliveries:
+        outbox.delivered(delivery)
+    with database.transaction() as tx:
+        assert tx.exec(select(ReviewMessage)).all() == []
+        assert tx.get(ReviewItem, item_id) is None
+
+
+def test_a_notice_sent_while_its_item_was_erased_is_retracted(database: Database) -> None:
+    """A notice already on its way when the patient deleted their data is withdrawn next."""
+    seed_intake(database, user=1)
+    outbox = review_outbox(database)
+    (notice,) = outbox.due()
+    hashes = database.sealer.lookup_hashes(1)
+    with database.transaction() as tx:
+        erase_patient(tx, patient=intakes.find_patient(tx, hashes=hashes), hashes=hashes)
+    outbox.delivered(notice, message_id=91, chat_id=REVIEW_CHAT)
+    (retract,) = outbox.due()
+    assert (retract.topic, retract.kind, retract.message_id) == (messages.RETRACT, "edit", 91)
 
 
 def test_failed_attempts_back_off_and_honour_retry_after(database: Database) -> None:
@@ -151,10 +200,11 @@ def test_two_workers_never_take_the_same_row(database: Database) -> None:
 def test_an_unrenderable_item_gets_a_plain_card_and_does_not_block_others(
     database: Database,
 ) -> None:
-    """An item whose flow version is gone still reaches the chat, without contents."""
+    """In full-cards mode, an item whose flow version is gone still reaches the chat, without
+    contents."""
     lost = seed_intake(database, user=1, flow=sample_flow().model_copy(update={"version": 99}))
     fine = seed_intake(database, user=2)
-    deliveries = {d.item_id: d for d in review_outbox(database).due()}
+    deliveries = {d.item_id: d for d in review_outbox(database, full_cards=True).due()}
     assert deliveries[lost].text == (
         f"ROUTINE · review #{lost}\nThe summary could not be rendered (LookupError): "
         "ask an operator to check the flow files and the encryption key."

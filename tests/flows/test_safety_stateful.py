@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sqlmodel import func, select
+from sqlmodel import select
 
 from bot.composition import Services, build_services
 from bot.settings import BUNDLED_FLOWS, Settings
@@ -25,7 +25,7 @@ from flows.engine.conversation.values import Action, ActionKind, Inbound, Prompt
 from flows.engine.loading.loader import LoadedFlow
 from flows.engine.safety.wording import findings
 from flows.registry import load_active
-from storage.tables import Answer
+from storage.tables import IntakeSession
 
 EMERGENCY_PHRASES = [
     "I threw up blood this morning",
@@ -154,8 +154,10 @@ class SafetyMachine(RuleBasedStateMachine):
 
     def answer_count(self) -> int:
         """Answers stored across every intake of the database."""
-        with self.services.database.transaction() as tx:
-            return int(tx.exec(select(func.count()).select_from(Answer)).one())
+        database = self.services.database
+        with database.transaction() as tx:
+            states = [session.state for session in tx.exec(select(IntakeSession))]
+        return sum(len(database.sealer.unseal_json(state)["answers"]) for state in states)
 
     @invariant()
     def ended_intakes_ask_nothing(self) -> None:

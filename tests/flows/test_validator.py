@@ -326,8 +326,8 @@ def test_step_names_unknown_section(flow_text: FlowText) -> None:
 
 def test_unknown_placeholder_in_prompt(flow_text: FlowText) -> None:
     """Prompts may use only {booking_url} and {emergency_number}."""
-    bad = flow_text.replace("How old are you?", "How old are you, {name}?")
-    assert_reported(bad, bad.line_of("{name}"), "unknown placeholder {name}")
+    bad = flow_text.replace("How old are you?", "How old are you, {nickname}?")
+    assert_reported(bad, bad.line_of("{nickname}"), "unknown placeholder {nickname}")
 
 
 def test_unknown_placeholder_in_red_flag_message(flow_text: FlowText) -> None:

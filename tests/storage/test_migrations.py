@@ -17,6 +17,7 @@ from sqlmodel import SQLModel
 import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.database import Database
 from storage.migrate import current_revision, head_revision, upgrade
+from tests.storage.postgres import fresh_schema, requires_postgres
 
 
 @pytest.fixture
@@ -65,3 +66,15 @@ def test_a_model_change_without_a_migration_is_caught(empty_database: Database) 
     changed.tables["patients"].append_column(Column("nickname", String(40)))
     found = differences(empty_database, changed)
     assert [(d[0], d[2], d[3].name) for d in found] == [("add_column", "patients", "nickname")]
+
+
+@requires_postgres
+def test_the_migrations_match_the_table_models_on_postgresql() -> None:
+    """On PostgreSQL too, the migrated schema is exactly what the table models say."""
+    with fresh_schema("drift") as url:
+        database = Database(url)
+        try:
+            upgrade(database)
+            assert differences(database, SQLModel.metadata) == []
+        finally:
+            database.dispose()

@@ -17,6 +17,7 @@ from bot.composition import Services, build_services
 from bot.settings import Settings
 from bot.terminal import TerminalChat
 from flows.engine.conversation.values import Action, ActionKind, Inbound
+from storage import queue
 from storage.tables import ReviewItem
 from tests.flows.bundled_scenarios import typed_lines_of
 from tests.storage.postgres import fresh_schema, requires_postgres
@@ -56,7 +57,7 @@ def test_routine_and_emergency_intakes_on_postgres(services: Services) -> None:
     assert "112" in emergency
     with services.database.transaction() as tx:
         items = tx.exec(select(ReviewItem).order_by(ReviewItem.id)).all()
-    assert [i.priority for i in items] == ["routine", "emergency"]
+    assert [queue.priority_of(i) for i in items] == ["routine", "emergency"]
 
 
 def test_concurrent_turns_of_one_patient_are_serialised(services: Services) -> None:

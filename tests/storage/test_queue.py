@@ -26,17 +26,20 @@ def database(tmp_path: Path) -> Database:
 def add_item(db: Database, *, user: int, priority: str, created_at: datetime | None = None) -> int:
     """A patient, a completed intake and its review item; the item id."""
     with db.transaction() as s:
-        patient = Patient(telegram_user_id=user)
+        patient = Patient(
+            telegram_id_hash=db.sealer.lookup_hash(user), telegram_id=db.sealer.seal(str(user))
+        )
         s.add(patient)
         s.flush()
         assert patient.id is not None
         intake = IntakeSession(
-            patient_id=patient.id, flow_id="f", flow_version=1, current_step="end"
+            patient_id=patient.id, flow_id="f", flow_version=1, state=db.sealer.seal_json({})
         )
         s.add(intake)
         s.flush()
         assert intake.id is not None
-        item = queue.queue_review(s, session_id=intake.id, priority=priority, red_flags=[])
+        flags = db.sealer.seal_json([])
+        item = queue.queue_review(s, session_id=intake.id, priority=priority, red_flags=flags)
         if created_at is not None:
             item.created_at = created_at
             s.add(item)
@@ -63,7 +66,7 @@ def test_list_filters_by_status_priority_and_dates(database: Database) -> None:
     a = add_item(database, user=1, priority="routine", created_at=base)
     b = add_item(database, user=2, priority="soon", created_at=base + timedelta(days=1))
     with database.transaction() as s:
-        assert queue.claim_item(s, item_id=a, by="dr")
+        assert queue.claim_item(s, item_id=a, by="dr", name="n")
     with database.transaction() as s:
         assert [i.id for i in queue.list_review_items(s, status="pending")] == [b]
         assert [i.id for i in queue.list_review_items(s, priority="routine")] == [a]
@@ -76,17 +79,19 @@ def test_claim_release_review_reopen_cycle(database: Database) -> None:
     """Each state change happens only from the state it starts from."""
     item_id = add_item(database, user=1, priority="routine")
     with database.transaction() as s:
-        assert not queue.release_item(s, item_id=item_id)
+        assert not queue.release_item(s, item_id=item_id, by="dr a")
         assert not queue.reopen_item(s, item_id=item_id)
-        assert queue.claim_item(s, item_id=item_id, by="dr a")
-        assert not queue.claim_item(s, item_id=item_id, by="dr b")
-        assert queue.release_item(s, item_id=item_id)
-        assert queue.mark_reviewed(s, item_id=item_id, by="dr b", note="n")
-        assert not queue.mark_reviewed(s, item_id=item_id, by="dr b", note="n")
+        assert queue.claim_item(s, item_id=item_id, by="dr a", name="n")
+        assert not queue.claim_item(s, item_id=item_id, by="dr b", name="n")
+        assert not queue.release_item(s, item_id=item_id, by="dr b")
+        assert queue.release_item(s, item_id=item_id, by="dr a")
+        assert queue.mark_reviewed(s, item_id=item_id, by="dr b", name="B", note="n")
+        assert not queue.mark_reviewed(s, item_id=item_id, by="dr b", name="B", note="n")
     with database.transaction() as s:
         item = queue.get_review_item(s, item_id=item_id)
         assert item is not None
-        assert (item.status, item.claimed_by, item.note) == ("reviewed", "dr b", "n")
+        assert (item.status, item.claimed_by, item.claimed_name) == ("reviewed", "dr b", "B")
+        assert item.note == "n"
         assert item.reviewed_at is not None
         assert queue.reopen_item(s, item_id=item_id)
     with database.transaction() as s:
@@ -104,7 +109,7 @@ def test_two_concurrent_claims_one_wins(database: Database) -> None:
     def claim(name: str) -> None:
         barrier.wait()
         with database.transaction() as s:
-            results[name] = queue.claim_item(s, item_id=item_id, by=name)
+            results[name] = queue.claim_item(s, item_id=item_id, by=name, name="n")
 
     threads = [threading.Thread(target=claim, args=(n,)) for n in ("a", "b")]
     for t in threads:
@@ -130,7 +135,7 @@ def test_many_concurrent_claims_one_wins(database: Database) -> None:
         barrier.wait()
         try:
             with database.transaction() as s:
-                if queue.claim_item(s, item_id=item_id, by=name):
+                if queue.claim_item(s, item_id=item_id, by=name, name="n"):
                     wins.append(name)
         except BaseException as exc:
             errors.append(exc)
@@ -202,7 +207,7 @@ def test_counts_by_status_and_priority(database: Database) -> None:
     add_item(database, user=2, priority="routine")
     add_item(database, user=3, priority="emergency")
     with database.transaction() as s:
-        queue.claim_item(s, item_id=a, by="dr")
+        queue.claim_item(s, item_id=a, by="dr", name="n")
     with database.transaction() as s:
         counts = queue.count_review_items(s)
     assert counts == {
@@ -212,15 +217,27 @@ def test_counts_by_status_and_priority(database: Database) -> None:
     }
 
 
+def test_reviewing_another_clinicians_claim_needs_force(database: Database) -> None:
+    """Only the claimant marks a claimed item reviewed or releases it, unless forced."""
+    item_id = add_item(database, user=1, priority="routine")
+    with database.transaction() as s:
+        assert queue.claim_item(s, item_id=item_id, by="dr a", name="A")
+        assert not queue.mark_reviewed(s, item_id=item_id, by="dr b", name="B", note=None)
+        assert queue.mark_reviewed(s, item_id=item_id, by="dr b", name="B", note=None, force=True)
+        item = queue.get_review_item(s, item_id=item_id)
+        assert item is not None
+        assert (item.status, item.claimed_by, item.claimed_name) == ("reviewed", "dr b", "B")
+
+
 def test_claim_next_takes_the_most_urgent_oldest_pending_item(database: Database) -> None:
     """Claiming the next item follows the queue order and skips claimed ones."""
     base = datetime(2026, 1, 1, tzinfo=UTC)
     routine = add_item(database, user=1, priority="routine", created_at=base)
     soon = add_item(database, user=2, priority="soon", created_at=base + timedelta(1))
     with database.transaction() as s:
-        assert queue.claim_next(s, by="a") == soon
-        assert queue.claim_next(s, by="b") == routine
-        assert queue.claim_next(s, by="c") is None
+        assert queue.claim_next(s, by="a", name="n") == soon
+        assert queue.claim_next(s, by="b", name="n") == routine
+        assert queue.claim_next(s, by="c", name="n") is None
         item = queue.get_review_item(s, item_id=soon)
     assert item is not None
     assert (item.status, item.claimed_by) == ("claimed", "a")
@@ -236,7 +253,7 @@ def test_concurrent_claim_next_never_hands_one_item_to_two(database: Database) -
     def take(name: str) -> None:
         barrier.wait()
         with database.transaction() as s:
-            got.append(queue.claim_next(s, by=name))
+            got.append(queue.claim_next(s, by=name, name="n"))
 
     threads = [threading.Thread(target=take, args=(f"dr{i}",)) for i in range(6)]
     for t in threads:

@@ -53,7 +53,7 @@ def test_concurrent_claims_one_wins(database: Database) -> None:
 
     def claim(i: int) -> None:
         with database.transaction() as tx:
-            if queue.claim_item(tx, item_id=item_id, by=f"dr{i}"):
+            if queue.claim_item(tx, item_id=item_id, by=f"dr{i}", name="n"):
                 wins.append(i)
 
     race(8, claim)
@@ -88,7 +88,7 @@ def test_concurrent_claim_next_takes_different_items(database: Database) -> None
 
     def take(i: int) -> None:
         with database.transaction() as tx:
-            got.append(queue.claim_next(tx, by=f"dr{i}"))
+            got.append(queue.claim_next(tx, by=f"dr{i}", name="n"))
 
     race(8, take)
     assert None not in got

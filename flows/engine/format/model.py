@@ -470,8 +470,14 @@ class Messages(Strict):
     delete_yes: Text
     delete_no: Text
     deleted: Text
+    deleted_kept: Text = Field(description="Placeholders: {count}, {until}.")
     delete_kept: Text
+    declined_data_kept: Text
     mydata_header: Text
+    mydata_profile: Text = Field(description="Placeholders: {name}, {username}.")
+    mydata_intake: Text = Field(description="Placeholder: {date}.")
+    mydata_words: Text = Field(description="Before the patient's words behind red flags.")
+    mydata_callback: Text = Field(description="Placeholder: {phone}.")
     mydata_empty: Text
     not_available: Text
     blocked_until_consent: Text

@@ -58,6 +58,7 @@ def item_row(record: ReviewRecord) -> dict[str, Any]:
         "flow_version": record.flow_version,
         "intake_status": record.intake_status,
         "claimed_by": record.claimed_by,
+        "claimed_name": record.claimed_name,
         "claimed_at": iso(record.claimed_at),
         "reviewed_at": iso(record.reviewed_at),
     }

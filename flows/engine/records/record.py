@@ -95,11 +95,17 @@ class ReviewRecord:
     telegram_user_id: int | None = None
     display_name: str | None = None
     username: str | None = None
-    claimed_by: str | None = None
+    claimed_by: str | None = None  # the actor id of who claimed it
+    claimed_name: str | None = None  # their name, as shown to colleagues
     claimed_at: datetime | None = None
     reviewed_at: datetime | None = None
     note: str | None = None
     callback_phone: str | None = None  # shared by the patient for a call-back (urgent levels)
+
+    @property
+    def claimer(self) -> str | None:
+        """Who claimed the item, as colleagues read it."""
+        return self.claimed_name or self.claimed_by
 
 
 def priority_words(priority: str) -> str:

@@ -206,9 +206,9 @@ def _provenance(record: ReviewRecord) -> str:
 
 def _status(record: ReviewRecord) -> str:
     if record.status == "claimed":
-        return f"Claimed by {record.claimed_by} at {timestamp(record.claimed_at)}"
+        return f"Claimed by {record.claimer} at {timestamp(record.claimed_at)}"
     if record.status == "reviewed":
-        return f"Reviewed by {record.claimed_by} at {timestamp(record.reviewed_at)}" + (
+        return f"Reviewed by {record.claimer} at {timestamp(record.reviewed_at)}" + (
             f"\nNote: {record.note}" if record.note else ""
         )
     if record.status == "withdrawn":
