@@ -48,11 +48,11 @@ def run() -> None:
     )
     protect_logs(token)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration context
+    problem = asyncio.run(reach_bot_api(settings))
+    stop_on([problem] if problem else [])
     with startup_errors():
         services = build_services(settings)  # a key that does not open it stops here
     try:
-        problem = asyncio.run(reach_bot_api(settings))
-        stop_on([problem] if problem else [])
         serve(services)
     finally:
         services.close()

@@ -35,12 +35,12 @@ from flows.engine.records.notice import (
 )
 from flows.engine.records.record import priority_words
 from flows.engine.records.summary import card_text, render_summary
-from flows.review.records import FlowLookup, load_answers, to_record
+from flows.review.records import FlowLookup, intake_status, load_answers, to_record
 from storage import messages, queue
 from storage import outbox as outbox_rows
 from storage.database import Database
 from storage.sealing import SealError
-from storage.tables import OutboxMessage, ReviewItem, utcnow
+from storage.tables import IntakeSession, OutboxMessage, ReviewItem, utcnow
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE = 2.0  # seconds before the first retry
@@ -166,7 +166,7 @@ class ReviewOutbox:
         return replace(
             skip,
             kind="send" if fresh else "edit",
-            text=self._card(tx, item) if self.full_cards else notice_text(_facts(item), now),
+            text=self._card(tx, item) if self.full_cards else notice_text(_facts(tx, item), now),
             buttons=buttons.get(item.status, ()),
         )
 
@@ -211,10 +211,12 @@ def _remember_notice(tx: Session, item_id: int, chat_id: int, message_id: int) -
         queue.enqueue(tx, topic=messages.RETRACT, ref_id=row.id)
 
 
-def _facts(item: ReviewItem) -> NoticeFacts:
+def _facts(tx: Session, item: ReviewItem) -> NoticeFacts:
     assert item.id is not None
+    intake = tx.get(IntakeSession, item.session_id)
     return NoticeFacts(
         item_id=item.id,
+        intake=intake_status(intake.status) if intake is not None else None,
         priority=queue.priority_of(item),
         status=item.status,
         queued_at=item.created_at,

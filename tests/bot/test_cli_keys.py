@@ -12,21 +12,25 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from telegram import Bot, Update
 from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.composition import Services, build_services
+from bot.telegram.inbox import InboxStore, Received
 from flows.engine.conversation.values import Action, ActionKind, Inbound, Profile
 from storage import rotation
 from storage.database import Database
 from storage.policy import columns_of
 from storage.sealing import Sealer, SealError, new_key
+from tests.bot.fake_bot_api import TOKEN
 from tests.conftest import make_settings
 from tests.flows.review_seed import complete_answers, seed_intake
 
 MIDWAY = 5_111_222_333
 DONE = 5_444_555_666
 KEY_A, KEY_B = new_key(), new_key()
+PENDING_ID = 4
 
 
 def cli(url: str, key: str | None, *args: str) -> tuple[int, str, str]:
@@ -66,8 +70,18 @@ def sealed_with_a(database_url: str) -> str:
     )
     services.review.done("cli:a", item, name="Dr A", note="called back")
     services.review.deny_user(MIDWAY, "/queue")
+    store = InboxStore(services.database, "gone:1")  # received, then its instance died
+    assert store.keep(pending_update(MIDWAY, PENDING_ID, "No")) is Received.NEW
     services.close()
     return database_url
+
+
+def pending_update(user: int, update_id: int, said: str) -> Update:
+    """A patient's text message as Telegram sends it."""
+    person = {"id": user, "is_bot": False, "first_name": "Mira"}
+    chat = {"id": user, "type": "private", "first_name": "Mira"}
+    message = {"message_id": update_id, "date": 0, "chat": chat, "from": person, "text": said}
+    return Update.de_json({"update_id": update_id, "message": message}, None)
 
 
 def sealed_values(url: str) -> list[str]:
@@ -96,7 +110,9 @@ def test_rotate_to_b_then_drop_a_and_everything_reads(sealed_with_a: str) -> Non
     assert "2 look-up hashes renewed" in report["patients"]
     assert report["intake_sessions"].startswith("2 rows: 2 values re-sealed")
     assert "2 look-up hashes renewed" in report["intake_sessions"]  # the step keys of `stats`
-    assert report["processed_updates"] == "3 look-up hashes renewed"
+    assert (
+        report["inbox"] == "4 rows: 2 values re-sealed, 0 already current; 4 look-up hashes renewed"
+    )
     assert report["audit_events"] == "1 look-up hashes renewed"
     values = sealed_values(url)
     assert all(Sealer(KEY_B).unseal(v) is not None for v in values)
@@ -112,13 +128,16 @@ def test_rotate_to_b_then_drop_a_and_everything_reads(sealed_with_a: str) -> Non
     assert "Note: called back" in cli(url, KEY_B, "review", "show", "1")[1]
     services = open_services(url, KEY_B)
     try:
-        turn = say(services, MIDWAY, "No", 4)  # the intake in progress goes on
+        [resumed] = InboxStore(services.database, "b:1").adopt(Bot(TOKEN), own=False)
+        assert resumed.message is not None
+        assert resumed.message.text == "No"  # sealed with A, read with B alone
+        turn = say(services, MIDWAY, "No", PENDING_ID)  # the intake in progress goes on
         assert turn.answered_step == "pregnant"
         copy = services.intake.patients.copy(user_id=MIDWAY)
         assert any(line.endswith(": 41 years") for line in copy)
         services.intake.patients.delete(user_id=MIDWAY)
         with services.database.engine.connect() as connection:
-            left = connection.execute(text("SELECT count(*) FROM processed_updates")).scalar()
+            left = connection.execute(text("SELECT count(*) FROM inbox")).scalar()
             actors = [a for (a,) in connection.execute(text("SELECT actor FROM audit_events"))]
         assert left == 0  # found by their renewed hashes, and erased
         assert not any(a.startswith("user:") and a != "user:erased" for a in actors)

@@ -6,8 +6,9 @@ username, deep-link source, free-text answers, the words kept as a red flag's ev
 shared call-back number; then the paths that fail are walked too: a turn and a shared contact
 the database refuses (their SQL parameters would carry the canary), a reply Telegram refuses, a
 notice and a clinician summary Telegram refuses, a session sealed with another key (a
-SealError), webhook bodies that are not updates. With a key and without one (then the SQL
-parameters are the plain words).
+SealError), a red flag typed after the intake ended, an update posted to the webhook (kept in
+the inbox, then applied) and webhook bodies that are not updates. With a key and without one
+(then the SQL parameters are the plain words).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from tests.bot.review_bot import (
 )
 
 CANARY = "Pangolincanary4471"
-PATIENT, SECOND = 5_333_444_555, 5_666_777_888
+PATIENT, SECOND, THIRD = 5_333_444_555, 5_666_777_888, 5_999_000_111
 PROFILE = {"first_name": f"{CANARY}first", "last_name": f"{CANARY}last", "username": "pangolin"}
 PHONE = "+447700904471"  # a call-back number, shared as a contact
 SECRETS = (CANARY, "pangolin", PHONE, PHONE.lstrip("+"))
@@ -102,6 +103,8 @@ async def fill_and_fail(bot: RunningBot, db: Path) -> None:
     fake.fail(Failure("sendMessage", 500, "Internal Server Error", REVIEW_CHAT))
     while await bot.step(PATIENT):
         pass
+    await bot.say(PATIENT, f"{CANARY} I threw up blood this morning {CANARY}")  # after the end
+    assert "emergency" in bot.texts(PATIENT)[-2].lower()
     await wait_until(lambda: fake.messages_to(REVIEW_CHAT))
     fake.fail(Failure("sendMessage", 500, "Internal Server Error", CLINICIAN))
     await bot.say(CLINICIAN, "/show 1")
@@ -124,10 +127,17 @@ async def bad_webhook_bodies(bot: RunningBot) -> list[int]:
         port = probe.getsockname()[1]
     config = WebhookConfig(f"http://127.0.0.1:{port}/hook", "s3cret", "127.0.0.1", port)
     server = webhook_server(bot.app, config)
+    person = {"id": THIRD, "is_bot": False, "first_name": f"{CANARY}first"}
+    chat = {"id": THIRD, "type": "private", "first_name": f"{CANARY}first"}
+    update = {
+        "update_id": 880_001,
+        "message": {"message_id": 1, "date": 0, "chat": chat, "from": person, "text": CANARY},
+    }
     bodies = [
         f"not json {CANARY}",
         json.dumps({"update_id": "x", "message": {"text": CANARY}}),
         json.dumps([CANARY]),
+        json.dumps(update),
     ]
     try:
         async with httpx.AsyncClient() as client:
@@ -159,14 +169,18 @@ async def test_no_log_line_carries_the_patients_words(
         await fill_and_fail(bot, db_path)
         await seal_error(bot, db_path)
         codes = await bad_webhook_bodies(bot)
+        await wait_until(lambda: bool(fake_api.messages_to(THIRD)))  # applied from the inbox
         await bot.say(PATIENT, "/delete")
         await bot.tap(PATIENT, "Yes, delete it")
     finally:
         await stop_review_bot(bot)
         services.close()
-    assert codes == [400, 400, 400, 403]
+    assert codes == [400, 200, 200, 200, 403]  # not JSON; ignored, ignored; an update; no secret
     logged = "\n".join(captured.lines)
-    assert logged.count("update failed") >= 5  # refused reply, write, contact, summary; SealError
+    # refused reply, contact, summary (the error handler); a refused write and a SealError (the
+    # fail-safe turn, answered with the emergency number)
+    assert logged.count("update failed") >= 3
+    assert logged.count("turn.failed") >= 2
     assert "IntegrityError" in logged
     assert "SealError" in logged
     assert "webhook body rejected" in logged

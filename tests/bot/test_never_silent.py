@@ -25,8 +25,9 @@ from bot.cli import app as cli_app
 from bot.composition import build_services
 from storage import inbox
 from storage.database import Database
+from storage.queue import priority_of
 from storage.tables import InboxUpdate, IntakeSession, ReviewItem, utcnow
-from tests.bot.conftest import RunningBot, make_settings, start_bot, stop_bot
+from tests.bot.conftest import TEST_KEY, RunningBot, make_settings, start_bot, stop_bot
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.bot.fake_telegram_objects import entities, message_base
 from tests.bot.review_bot import (
@@ -114,7 +115,7 @@ async def test_a_completed_patient_typing_an_emergency_reaches_the_queue_and_cha
     assert took < 2.0
     card = fake_api.messages_to(REVIEW_CHAT)[-1]
     assert card.text.startswith("EMERGENCY")
-    env = {"INTAKE_DATABASE_URL": f"sqlite:///{db_path}"}
+    env = {"INTAKE_DATABASE_URL": f"sqlite:///{db_path}", "INTAKE_ENCRYPTION_KEY": TEST_KEY}
     listed = CliRunner().invoke(cli_app, ["review", "list", "--json"], env=env)
     assert listed.exit_code == 0, listed.stderr
     [item] = [i for i in json.loads(listed.stdout) if i["telegram_user_id"] == PATIENT]
@@ -131,9 +132,15 @@ def old_update(fake: FakeBotApi, user: int, text: str) -> dict[str, Any]:
 
 def store_pending(services: Any, update: dict[str, Any], chat: int) -> None:
     """Put an update in the inbox as received and not yet applied."""
-    sealed = services.database.sealer.seal(json.dumps(update))
+    sealer = services.database.sealer
     with services.database.transaction() as tx:
-        inbox.receive(tx, update_id=update["update_id"], chat_id=chat, payload=sealed)
+        inbox.receive(
+            tx,
+            update_id=update["update_id"],
+            chat_hash=sealer.lookup_hash(chat),
+            chat=sealer.seal(str(chat)),
+            payload=sealer.seal(json.dumps(update)),
+        )
 
 
 async def test_a_pending_update_is_resumed_at_start(fake_api: FakeBotApi, db_path: Path) -> None:
@@ -164,7 +171,7 @@ async def test_an_update_waits_for_an_older_one_another_instance_received(
     with bot.services.database.reading() as tx:
         [session] = tx.exec(select(IntakeSession)).all()
         assert inbox.count_pending(tx) == 0
-    assert session.current_step == "sex_at_birth"
+    assert bot.services.database.sealer.unseal_json(session.state)["step"] == "sex_at_birth"
 
 
 async def test_applied_updates_are_purged_after_a_week(fake_api: FakeBotApi, db_path: Path) -> None:
@@ -173,7 +180,7 @@ async def test_applied_updates_are_purged_after_a_week(fake_api: FakeBotApi, db_
     with services.database.transaction() as tx:
         for update_id, days in ((900, 8), (901, 6)):
             applied = utcnow() - timedelta(days=days)
-            tx.add(InboxUpdate(update_id=update_id, chat_id=1, status="done",
+            tx.add(InboxUpdate(update_id=update_id, chat_hash=1, status="done",
                                received_at=applied, processed_at=applied))  # fmt: skip
     bot = await start_bot(fake_api, services)
     try:
@@ -212,7 +219,7 @@ async def test_the_running_bot_queues_an_idle_flagged_intake(
     with services.database.reading() as tx:
         [session] = tx.exec(select(IntakeSession)).all()
         [item] = tx.exec(select(ReviewItem)).all()
-    assert (session.status, item.priority) == ("abandoned", "soon")
+    assert (session.status, priority_of(item)) == ("abandoned", "soon")
 
 
 async def test_a_back_button_of_an_earlier_intake_changes_nothing(
@@ -237,7 +244,8 @@ async def test_a_back_button_of_an_earlier_intake_changes_nothing(
     assert "earlier question" in notice
     with bot.services.database.reading() as tx:
         active = tx.exec(select(IntakeSession).where(IntakeSession.status == "active")).all()
-    assert [s.current_step for s in active] == ["sex_at_birth"]
+    steps = [bot.services.database.sealer.unseal_json(s.state)["step"] for s in active]
+    assert steps == ["sex_at_birth"]
 
 
 @contextmanager

@@ -15,13 +15,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import func, select
 
 from bot.composition import build_services
 from flows.engine.conversation.values import Action, ActionKind, Inbound
 from storage.database import Database, StorageError
-from storage.tables import Answer, InboxUpdate, IntakeSession, Patient, ReviewItem
+from storage.sealing import Sealer
+from storage.tables import InboxUpdate, IntakeSession, Patient, ReviewItem
+from tests.bot.conftest import TEST_KEY
 from tests.bot.fake_bot_api import TOKEN, FakeBotApi
 from tests.conftest import make_settings
 from tests.flows.bundled_scenarios import typed_lines_of
@@ -43,28 +46,30 @@ def start_bot(fake: FakeBotApi, db: Path) -> subprocess.Popen[bytes]:
         "INTAKE_DATABASE_URL": f"sqlite:///{db}",
         "INTAKE_BOOKING_URL": "https://book.example.org/p?ref={intake_id}",
         "INTAKE_LOG_LEVEL": "WARNING",
+        "INTAKE_ENCRYPTION_KEY": TEST_KEY,  # the inbox's payloads are sealed, read back after -9
     }
     return subprocess.Popen(
         [str(CLI), "run"], cwd=db.parent, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
 
 
-def answers_by_patient(database: Database) -> dict[int, list[tuple[str, str, dict[str, str]]]]:
-    """Per Telegram user: (session status, its answers by step) for each of their sessions."""
-    found: dict[int, list[tuple[str, str, dict[str, str]]]] = {}
+def answers_by_patient(database: Database) -> dict[int, list[tuple[str, str, dict[str, Any]]]]:
+    """Per Telegram user: (session status, step, its answers by step) for each of their
+    sessions, unsealed."""
+    found: dict[int, list[tuple[str, str, dict[str, Any]]]] = {}
+    sealer = database.sealer
     with database.reading() as tx:
         for patient, session in tx.exec(
             select(Patient, IntakeSession).where(IntakeSession.patient_id == Patient.id)
         ):
-            rows = tx.exec(select(Answer).where(Answer.session_id == session.id))
-            answers = {a.step_id: a.value for a in rows}
-            found.setdefault(patient.telegram_user_id, []).append(
-                (session.status, session.current_step, answers)
+            blob = sealer.unseal_json(session.state)
+            found.setdefault(int(sealer.unseal(patient.telegram_id)), []).append(
+                (session.status, blob["step"], blob["answers"])
             )
     return found
 
 
-def reference_answers(tmp: Path) -> dict[str, str]:
+def reference_answers(tmp: Path) -> dict[str, Any]:
     """The answers the same lines leave when nothing crashes (the in-process service)."""
     services = build_services(make_settings(f"sqlite:///{tmp / 'reference.db'}"))
     try:
@@ -102,7 +107,7 @@ async def test_sigkill_mid_backlog_loses_no_answer(fake_api: FakeBotApi, tmp_pat
     try:
         while not db.exists():
             await asyncio.sleep(0.05)
-        database = Database(f"sqlite:///{db}")
+        database = Database(f"sqlite:///{db}", sealer=Sealer(TEST_KEY))
         while applied(database) < total // 3:
             assert first.poll() is None, first.stderr.read() if first.stderr else ""
             await asyncio.sleep(0.02)

@@ -16,11 +16,13 @@ import pytest
 
 from bot.preflight import Mode, problems
 from bot.settings import PLACEHOLDER_BOOKING_URL, Settings
+from storage.sealing import new_key
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.bot.test_telegram_webhook import free_port
 
 CLI = Path(sys.executable).parent / "intake-bot"
 GOOD_BOOKING = "https://book.example.org/precision?ref={intake_id}"
+KEY = new_key()
 
 
 def start(tmp: Path, **settings: str) -> subprocess.Popen[str]:
@@ -45,6 +47,7 @@ def telegram(api_url: str, **settings: str) -> dict[str, str]:
         "telegram_token": "123:right-token",
         "telegram_api_url": api_url,
         "booking_url": GOOD_BOOKING,
+        "encryption_key": KEY,
         **settings,
     }
 
@@ -58,7 +61,10 @@ async def test_each_bad_setting_is_one_line_and_exit_code_2(
     cases: dict[str, tuple[dict[str, str], str]] = {
         "garbage url": ({"database_url": "garbage"}, "INTAKE_DATABASE_URL"),
         "mysql": ({"database_url": "mysql://x"}, "INTAKE_DATABASE_URL"),
-        "no postgres": ({"database_url": "postgresql://u@127.0.0.1:1/x"}, "127.0.0.1:1"),
+        "no postgres": (
+            {"database_url": "postgresql://u@127.0.0.1:1/x", "encryption_key": KEY},
+            "127.0.0.1:1",
+        ),
         "booking": ({"booking_url": "not a link"}, "INTAKE_BOOKING_URL"),
         "booking field": ({"booking_url": "https://c.example/{patient}"}, "INTAKE_BOOKING_URL"),
         "number": ({"emergency_number": "call-someone"}, "INTAKE_EMERGENCY_NUMBER"),
@@ -92,7 +98,7 @@ def test_good_settings_pass_the_checks(tmp_path: Path) -> None:
     """Phone numbers in their usual shapes and a real booking link raise no problem."""
     for number in ("112", "999", "+44 20 7946 0958", "(555) 010-9999", "000"):
         settings = Settings(  # type: ignore[call-arg]
-            _env_file=None, emergency_number=number, booking_url=GOOD_BOOKING
+            _env_file=None, emergency_number=number, booking_url=GOOD_BOOKING, encryption_key=KEY
         )
         assert problems(settings, Mode(telegram=True)) == []
 
@@ -107,7 +113,23 @@ def test_numbers_nobody_can_dial_are_problems(number: str) -> None:
 
 def test_the_placeholder_link_is_fine_in_the_terminal_only() -> None:
     """The shipped booking placeholder is allowed for the terminal demo, not on Telegram."""
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, encryption_key=KEY)  # type: ignore[call-arg]
     assert problems(settings, Mode(telegram=False)) == []
     [problem] = problems(settings, Mode(telegram=True))
     assert "placeholder" in problem
+
+
+def test_telegram_needs_a_key_and_a_review_chat_needs_clinicians() -> None:
+    """Telegram mode without INTAKE_ENCRYPTION_KEY, a review chat without clinicians: one line
+    each; the terminal demo needs neither."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, booking_url=GOOD_BOOKING, review_chat_id=-100
+    )
+    assert problems(settings, Mode(telegram=False)) == []
+    found = problems(settings, Mode(telegram=True))
+    assert [line.split(":")[0] for line in found] == [
+        "setting INTAKE_ENCRYPTION_KEY",
+        "setting INTAKE_CLINICIAN_IDS",
+    ]
+    allowed = settings.model_copy(update={"clinician_ids": "42"})
+    assert problems(allowed, Mode(telegram=True))[0].startswith("setting INTAKE_ENCRYPTION_KEY")

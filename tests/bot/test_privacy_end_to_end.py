@@ -1,9 +1,11 @@
 """Patient data protection, the way a clinic meets it: real intakes on the real bot, a key set.
 
-Patients type a canary string and raise red flags; then the raw SQLite file and its WAL (read
-as bytes while the bot runs) hold neither the canary, nor any red-flag id, nor the patient's
-name or Telegram id. (One flag id, `family_history`, is also the id of a question: `stats`
-keeps counts over all patients per step id, so that word may be in the file, as a step.)
+Patients type a canary string and raise red flags, one of them after their intake ended, and a
+third patient's message waits in the inbox (received, not yet applied); then the raw SQLite
+file and its WAL (read as bytes while the bot runs) hold neither the canary, nor any red-flag
+id, nor the patient's name or Telegram id. (One flag id, `family_history`, is also the id of a
+question: `stats` keeps counts over all patients per step id, so that word may be in the
+file, as a step.)
 Every message the review group ever received (sends and edits, as the fake Bot API recorded
 them) holds no canary, name, id or answer; the allow-listed clinician's private chat gets the
 summary, protected and without link previews; /delete withdraws the notice and deletes the
@@ -15,6 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from sqlmodel import select
+from telegram import Update
+
+from bot.composition import Services
+from bot.telegram.inbox import InboxStore, Received
+from storage import inbox
+from storage.tables import AuditEvent, InboxUpdate
 from tests.bot.conftest import RunningBot
 from tests.bot.fake_bot_api import FakeBotApi, group_chat
 from tests.bot.review_bot import (
@@ -30,15 +39,17 @@ CANARY = "Zebracanary7731"
 PHONE = "+447700900731"  # the emergency patient's call-back number
 ROUTINE = 5_123_456_789
 EMERGENCY = 5_987_654_321
+WAITING = 5_555_000_731  # their message is in the inbox, held by an instance that is busy
 NAMES = {
     ROUTINE: {"first_name": "Quillon", "last_name": "Marrowby", "username": "quillon_m"},
     EMERGENCY: {"first_name": "Ysolde", "last_name": "Fenwright", "username": "ysolde_f"},
+    WAITING: {"first_name": "Orrin", "last_name": "Thistlewood", "username": "orrin_t"},
 }
 
 
 def words_of_patients() -> list[str]:
     """What must never reach the group or the file in clear: canary, names, ids."""
-    found = [CANARY, PHONE, PHONE.lstrip("+"), str(ROUTINE), str(EMERGENCY)]
+    found = [CANARY, PHONE, PHONE.lstrip("+"), str(ROUTINE), str(EMERGENCY), str(WAITING)]
     for profile in NAMES.values():
         found += list(profile.values())
     return found
@@ -83,6 +94,19 @@ async def run_patients(bot: RunningBot) -> None:
     await bot.say(EMERGENCY, f"I vomit blood {CANARY}")
     bot.fake.send_contact(EMERGENCY, PHONE, owner=EMERGENCY)
     await bot.settle()
+    await bot.say(EMERGENCY, f"{CANARY} and now my skin and eyes have gone yellow")  # after the end
+
+
+def hold_in_inbox(services: Services) -> None:
+    """A message of a third patient, received by another (live) instance and not yet applied."""
+    with services.database.transaction() as tx:
+        inbox.heartbeat(tx, instance="busy:1")
+    person = {"id": WAITING, "is_bot": False, **NAMES[WAITING]}
+    chat = {"id": WAITING, "type": "private", **NAMES[WAITING]}
+    text = f"{CANARY} my eyes have gone yellow"
+    message = {"message_id": 1, "date": 0, "chat": chat, "from": person, "text": text}
+    update = Update.de_json({"update_id": 900_731, "message": message}, None)
+    assert InboxStore(services.database, "busy:1").keep(update) is Received.NEW
 
 
 async def test_nothing_of_the_patient_in_the_file_or_the_group_and_the_clinician_reads_it(
@@ -100,8 +124,15 @@ async def test_nothing_of_the_patient_in_the_file_or_the_group_and_the_clinician
         await wait_until(lambda: len(fake_api.messages_to(REVIEW_CHAT)) == 2)
         [routine_notice, emergency_notice] = fake_api.messages_to(REVIEW_CHAT)
         routine_id = int(routine_notice.text.split("#")[1].split()[0])
+        hold_in_inbox(services)
 
         stored = raw_bytes(db_path)
+        with services.database.reading() as tx:
+            waiting = tx.get(InboxUpdate, 900_731)
+            late = [a for a in tx.exec(select(AuditEvent)) if a.action == "intake.flag_after_end"]
+        assert waiting is not None
+        assert (waiting.status, waiting.payload is not None) == ("pending", True)
+        assert [a.detail for a in late] == ["same_day"]  # stored, with its evidence, sealed
         assert absent(stored, [*words_of_patients(), *flag_ids]) == []
         for path in (db_path, Path(f"{db_path}-wal")):
             assert path.stat().st_mode & 0o777 == 0o600

@@ -1,13 +1,15 @@
 """Start-up as an operator meets it: real `intake-bot` processes, the environment only.
 
 Telegram mode refuses to run without INTAKE_ENCRYPTION_KEY, with a review chat and no
-clinicians, or with a key that does not open the database: one line each, exit code 2, before
-anything talks to Telegram. The terminal demo may run without a key and says so once. Files
-the process creates (the SQLite database and its WAL) are readable by their owner only.
+clinicians (before anything talks to Telegram), or with a key that does not open the database
+(before anything is polled): one line each, exit code 2. The terminal demo may run without a
+key and says so once. Files the process creates (the SQLite database and its WAL) are readable
+by their owner only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -15,6 +17,8 @@ import time
 from pathlib import Path
 
 from storage.sealing import new_key
+from tests.bot.fake_bot_api import TOKEN as TOKEN_ACCEPTED
+from tests.bot.fake_bot_api import FakeBotApi
 
 TOKEN = "123456:TEST-token-never-used"
 UNREACHABLE_API = "http://127.0.0.1:9/bot"  # nothing listens: a start that got this far fails
@@ -48,6 +52,7 @@ def telegram_env(tmp_path: Path, **settings: str) -> dict[str, str]:
         "INTAKE_TELEGRAM_TOKEN": TOKEN,
         "INTAKE_TELEGRAM_API_URL": UNREACHABLE_API,
         "INTAKE_DATABASE_URL": f"sqlite:///{tmp_path / 'intake.db'}",
+        "INTAKE_BOOKING_URL": "https://book.example.org/p?ref={intake_id}",
         **settings,
     }
 
@@ -71,12 +76,22 @@ def test_a_review_chat_without_clinicians_is_refused(tmp_path: Path) -> None:
     assert done.stderr.startswith("setting INTAKE_CLINICIAN_IDS: required when")
 
 
-def test_a_key_that_does_not_open_the_database_is_one_line(tmp_path: Path) -> None:
-    """A database sealed with one key, started with another: the canary says so at once."""
+async def test_a_key_that_does_not_open_the_database_is_one_line(
+    tmp_path: Path, fake_api: FakeBotApi
+) -> None:
+    """A database sealed with one key, started with another (the Bot API accepts the token):
+    the canary says so at once, before anything is polled."""
     demo = {"INTAKE_DATABASE_URL": f"sqlite:///{tmp_path / 'intake.db'}"}
     first = run_cli(tmp_path, "chat", env={**demo, "INTAKE_ENCRYPTION_KEY": new_key()})
     assert first.returncode == 0, first.stderr
-    done = run_cli(tmp_path, "run", env=telegram_env(tmp_path, INTAKE_ENCRYPTION_KEY=new_key()))
+    env = telegram_env(
+        tmp_path,
+        INTAKE_ENCRYPTION_KEY=new_key(),
+        INTAKE_TELEGRAM_TOKEN=TOKEN_ACCEPTED,
+        INTAKE_TELEGRAM_API_URL=fake_api.base_url,
+    )
+    done = await asyncio.to_thread(run_cli, tmp_path, "run", env=env)
+    assert not fake_api.calls_of("getUpdates")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith("error: INTAKE_ENCRYPTION_KEY does not open this database")

@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from sqlmodel import select
 
 from bot.composition import Services, build_services
-from storage.tables import AuditEvent, IntakeSession, Patient, ProcessedUpdate
+from storage.tables import AuditEvent, InboxUpdate, IntakeSession, Patient
 from tests.bot.conftest import RunningBot, make_settings, start_bot, stop_bot
 from tests.bot.fake_bot_api import FakeBotApi
 
@@ -119,8 +119,8 @@ async def test_a_minor_is_told_to_come_with_a_parent_and_nothing_is_kept(
         assert tx.exec(select(Patient)).all() == []
         assert tx.exec(select(IntakeSession)).all() == []
         assert tx.exec(select(AuditEvent).where(AuditEvent.session_id.is_not(None))).all() == []  # type: ignore[union-attr]
-        senders = tx.exec(select(ProcessedUpdate.user_hash)).all()
+        senders = tx.exec(select(InboxUpdate.chat_hash, InboxUpdate.chat)).all()
         assert senders != []
-        assert set(senders) == {None}  # the updates stay processed, pointing to no one
+        assert set(senders) == {(0, None)}  # the updates stay processed, pointing to no one
     await bot.say(PATIENT, "hello")  # a new message starts afresh: the consent question
     assert "Do you agree" in bot.texts(PATIENT)[-1]

@@ -26,6 +26,7 @@ from bot.telegram.webhook import (
     serve_webhook,
 )
 from storage import inbox
+from storage.sealing import new_key
 from tests.bot.conftest import FAST
 from tests.bot.fake_bot_api import FakeBotApi
 
@@ -154,6 +155,7 @@ def test_webhook_mode_needs_a_secret() -> None:
         telegram_token="1:x",
         webhook_url="https://bot.example/telegram",
         booking_url="https://c.example/book",
+        encryption_key=new_key(),
     )
     assert problems(settings, Mode(telegram=True)) == [
         "setting INTAKE_WEBHOOK_SECRET: required in webhook mode"

@@ -12,9 +12,10 @@ from flows.engine.loading.loader import LoadedFlow
 from flows.intake.service import IntakeService
 from storage import queue
 from storage.database import Database
+from storage.queue import priority_of
 from storage.tables import AuditEvent, IntakeSession, OutboxMessage, ReviewItem
 from tests.conftest import EMERGENCY_NUMBER, say
-from tests.flows.test_intake_service import ROUTINE, USER, play, rows
+from tests.flows.test_intake_service import ROUTINE, USER, blob, item_flags, play, rows
 
 EMERGENCY_TEXT = "I threw up blood this morning"
 SAME_DAY_TEXT = "my skin and eyes have gone yellow"
@@ -33,7 +34,7 @@ def test_an_emergency_after_the_end_raises_the_item_and_is_audited(
     the number), then that a clinician will be told; the item is raised to emergency with the
     evidence, audited, and the review chat is owed a new card."""
     play(service, ROUTINE)
-    assert item_of(database).priority == "routine"
+    assert priority_of(item_of(database)) == "routine"
 
     turn = say(service, USER, EMERGENCY_TEXT)
 
@@ -45,15 +46,15 @@ def test_an_emergency_after_the_end_raises_the_item_and_is_audited(
     assert "question" not in last.text.lower()
     assert turn.escalation == "emergency"
     item = item_of(database)
-    assert (item.priority, item.status) == ("emergency", "pending")
-    [flag] = [f for f in item.red_flags if f["id"] == "vomit_blood"]
+    assert (priority_of(item), item.status) == ("emergency", "pending")
+    [flag] = [f for f in item_flags(database, item) if f["id"] == "vomit_blood"]
     assert flag["when"] == "after_end"
     [evidence] = flag["evidence"]
     assert evidence["source"] == "free_text"
     assert "threw up blood" in evidence["words"]
     [session] = rows(database, IntakeSession)
     assert session.status == "completed"
-    assert session.state["raised"]["vomit_blood"] == "emergency"
+    assert blob(database, session)["raised"]["vomit_blood"] == "emergency"
     audits = [a for a in rows(database, AuditEvent) if a.action == "intake.flag_after_end"]
     assert [(a.review_item_id, a.detail) for a in audits] == [(item.id, "emergency")]
     topics = [m.topic for m in rows(database, OutboxMessage)]
@@ -71,7 +72,7 @@ def test_a_same_day_flag_after_the_end_promises_no_more_questions(
     texts = [p.text for p in turn.prompts]
     assert any("today" in t and EMERGENCY_NUMBER in t for t in texts)
     assert not any("carry on" in t or "questions" in t for t in texts)
-    assert item_of(database).priority == "same_day"
+    assert priority_of(item_of(database)) == "same_day"
 
 
 def test_after_end_texts_of_the_bundled_flow_never_promise_questions(
@@ -101,10 +102,13 @@ def test_repeated_and_lower_flags_never_lower_the_item(
 
     assert again.prompts[0].level == "emergency"
     item = item_of(database)
-    assert item.priority == "emergency"
-    [flag] = [f for f in item.red_flags if f["id"] == "vomit_blood"]
+    assert priority_of(item) == "emergency"
+    [flag] = [f for f in item_flags(database, item) if f["id"] == "vomit_blood"]
     assert len(flag["evidence"]) == 2
-    assert {f["id"] for f in item.red_flags} >= {"vomit_blood", "jaundice"}
+    assert {f["id"] for f in item_flags(database, item)} >= {
+        "vomit_blood",
+        "jaundice",
+    }
 
 
 def test_a_reviewed_item_goes_back_to_pending_with_a_new_flag(
@@ -114,7 +118,7 @@ def test_a_reviewed_item_goes_back_to_pending_with_a_new_flag(
     play(service, ROUTINE)
     item = item_of(database)
     with database.transaction() as tx:
-        assert queue.mark_reviewed(tx, item_id=item.id or 0, by="dr", note=None)
+        assert queue.mark_reviewed(tx, item_id=item.id or 0, by="cli:dr", name="dr", note=None)
     say(service, USER, EMERGENCY_TEXT)
     assert item_of(database).status == "pending"
     actions = [a.action for a in rows(database, AuditEvent)]
@@ -129,7 +133,7 @@ def test_plain_text_after_the_end_changes_nothing(
     before = [m.topic for m in rows(database, OutboxMessage)]
     turn = say(service, USER, "thank you so much!")
     assert "already been sent" in turn.prompts[0].text
-    assert item_of(database).priority == "routine"
+    assert priority_of(item_of(database)) == "routine"
     assert [m.topic for m in rows(database, OutboxMessage)] == before
 
 
@@ -142,7 +146,7 @@ def test_vague_words_after_the_end_ask_and_a_yes_raises_the_flag(
     asked = say(service, USER, "I've been feeling a bit dizzy and dry")
     question = asked.prompts[-1]
     assert question.answer_kind == "confirm"
-    assert item_of(database).priority == "routine"
+    assert priority_of(item_of(database)) == "routine"
 
     def press(option: int, session: int | None) -> object:
         action = Action(
@@ -157,7 +161,7 @@ def test_vague_words_after_the_end_ask_and_a_yes_raises_the_flag(
     assert getattr(stale, "stale", False)
     turn = press(0, asked.session_id)
     assert getattr(turn, "escalation", None) == "same_day"
-    assert item_of(database).priority == "same_day"
+    assert priority_of(item_of(database)) == "same_day"
 
 
 @pytest.mark.parametrize("text", ["I agree"])
@@ -181,6 +185,6 @@ def test_a_flag_after_cancelling_reaches_the_clinicians(
     assert rows(database, ReviewItem) == []
     turn = say(service, USER, EMERGENCY_TEXT)
     assert turn.prompts[0].level == "emergency"
-    assert item_of(database).priority == "emergency"
+    assert priority_of(item_of(database)) == "emergency"
     again = say(service, USER, "I agree")
     assert again.prompts[-1].step == "age"

@@ -80,7 +80,7 @@ def test_any_error_of_a_turn_gets_the_fallback(
     def broken(*args: object, **kwargs: object) -> None:
         raise SealError("a sealed value could not be opened with this key")
 
-    monkeypatch.setattr("storage.intakes.load_answers", broken)
+    monkeypatch.setattr("flows.intake.service.open_state", broken)
     turn = say(service, 8, "34", update_id=2)
     assert turn.failed
     assert [p.kind for p in turn.prompts] == [PromptKind.NOTICE]  # no flag in "34"

@@ -41,6 +41,12 @@ def rows(database: Database, table: type[SQLModel]) -> list[Any]:
         return list(tx.exec(select(table)))
 
 
+def item_flags(database: Database, item: Any) -> list[dict[str, Any]]:
+    """A review item's red flags, unsealed."""
+    flags: list[dict[str, Any]] = database.sealer.unseal_json(item.red_flags)
+    return flags
+
+
 def blob(database: Database, session: IntakeSession) -> dict[str, Any]:
     """A session's state, unsealed."""
     opened: dict[str, Any] = database.sealer.unseal_json(session.state)

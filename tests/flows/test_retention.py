@@ -58,7 +58,7 @@ def filled(database_url: str, bundled_flow: LoadedFlow) -> Iterator[Services]:
 
 def counts(services: Services) -> dict[str, int]:
     """Rows per table that retention concerns."""
-    tables = ("patients", "intake_sessions", "review_items", "processed_updates", "audit_events")
+    tables = ("patients", "intake_sessions", "review_items", "inbox", "audit_events")
     with services.database.engine.connect() as connection:
         return {
             t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables
@@ -80,7 +80,7 @@ def test_each_kind_goes_after_its_period_and_waiting_intakes_never(filled: Servi
     removed = purge_at(filled, 31)
     assert removed["unfinished_intakes"] == 1
     assert removed["reviewed_intakes"] == 0
-    assert removed["processed_updates"] == start["processed_updates"]
+    assert removed["inbox"] == start["inbox"]
     assert removed["patients"] == 1  # the cancelled intake was patient 1's only one
     assert counts(filled)["intake_sessions"] == 2
     removed = purge_at(filled, 366)
@@ -141,17 +141,17 @@ def test_the_purge_command(filled: Services) -> None:
     assert result.exit_code == 0
     assert "unfinished_intakes   would remove 0" in result.stdout
     with filled.database.engine.connect() as connection:
-        connection.execute(text("UPDATE processed_updates SET processed_at = '2020-01-01'"))
+        connection.execute(text("UPDATE inbox SET processed_at = '2020-01-01'"))
         connection.commit()
     result = runner.invoke(app, ["purge", "--yes"], env=env)
     assert result.exit_code == 0
-    assert f"processed_updates    removed {counts_before(result.stdout)}" in result.stdout
-    assert counts(filled)["processed_updates"] == 0
+    assert f"{'inbox':<20} removed {counts_before(result.stdout)}" in result.stdout
+    assert counts(filled)["inbox"] == 0
 
 
 def counts_before(out: str) -> str:
-    """The count the purge command printed for processed updates."""
-    line = next(line for line in out.splitlines() if line.startswith("processed_updates"))
+    """The count the purge command printed for inbox rows (processed updates)."""
+    line = next(line for line in out.splitlines() if line.startswith("inbox"))
     return line.rsplit(" ", 1)[1]
 
 

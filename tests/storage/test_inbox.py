@@ -47,20 +47,23 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 def receive(database: Database, *update_ids: int, chat: int = CHAT) -> list[bool]:
     """Receive updates (payload: their id); whether each was new."""
     with database.transaction() as tx:
-        return [inbox.receive(tx, update_id=u, chat_id=chat, payload=f"p{u}") for u in update_ids]
+        return [
+            inbox.receive(tx, update_id=u, chat_hash=chat, chat=None, payload=f"p{u}")
+            for u in update_ids
+        ]
 
 
 def claim(database: Database, update_id: int, chat: int = CHAT) -> inbox.Claim:
     """Claim one update in its own transaction."""
     with database.transaction() as tx:
-        return inbox.claim(tx, update_id=update_id, chat_id=chat)
+        return inbox.claim(tx, update_id=update_id, chat_hash=chat)
 
 
 def test_an_update_is_received_once(database: Database) -> None:
     """The same update id again is a duplicate; the payload is kept until it is applied."""
     assert receive(database, 1, 2, 1) == [True, True, False]
     with database.reading() as tx:
-        assert inbox.pending_before(tx, chat_id=CHAT, update_id=3) == [(1, "p1"), (2, "p2")]
+        assert inbox.pending_before(tx, chat_hash=CHAT, update_id=3) == [(1, "p1"), (2, "p2")]
         assert inbox.count_pending(tx) == 2
 
 
@@ -69,7 +72,9 @@ def test_updates_of_a_dead_instance_are_adopted_once(database: Database) -> None
     instance keeps its own; an instance restarting takes back its own."""
     with database.transaction() as tx:
         for owner, update_id in (("dead", 1), ("live", 2), ("me", 3), (None, 4)):
-            inbox.receive(tx, update_id=update_id, chat_id=update_id, payload="p", owner=owner)
+            inbox.receive(
+                tx, update_id=update_id, chat_hash=update_id, chat=None, payload="p", owner=owner
+            )
         inbox.heartbeat(tx, instance="live")
         inbox.heartbeat(tx, instance="me")
         inbox.heartbeat(tx, instance="dead")
@@ -123,7 +128,7 @@ def test_closing_and_purging(database: Database) -> None:
         assert inbox.finish(tx, update_id=20)
         assert inbox.finish(tx, update_id=21, status=inbox.FAILED)
         assert not inbox.finish(tx, update_id=20)  # once
-        assert inbox.pending_before(tx, chat_id=CHAT, update_id=99) == [(22, "p22")]
+        assert inbox.pending_before(tx, chat_hash=CHAT, update_id=99) == [(22, "p22")]
     with database.transaction() as tx:
         assert inbox.purge(tx, processed_before=utcnow() - timedelta(days=7)) == 0
         assert inbox.purge(tx, processed_before=utcnow() + timedelta(seconds=1)) == 2
@@ -134,16 +139,16 @@ def test_closing_and_purging(database: Database) -> None:
 def test_one_active_intake_per_patient(database: Database) -> None:
     """A second active session for a patient is refused by the database; ended ones are fine."""
     with database.transaction() as tx:
-        patient = Patient(telegram_user_id=5)
+        patient = Patient(telegram_id_hash=5, telegram_id="p1:5")
         tx.add(patient)
         tx.flush()
         assert patient.id is not None
         tx.add(IntakeSession(patient_id=patient.id, flow_id="f", flow_version=1,
-                             current_step="a", status="completed"))  # fmt: skip
-        tx.add(IntakeSession(patient_id=patient.id, flow_id="f", flow_version=1, current_step="a"))
+                             state="p1:{}", status="completed"))  # fmt: skip
+        tx.add(IntakeSession(patient_id=patient.id, flow_id="f", flow_version=1, state="p1:{}"))
         patient_id = patient.id
     with pytest.raises(IntegrityError), database.transaction() as tx:
-        tx.add(IntakeSession(patient_id=patient_id, flow_id="f", flow_version=1, current_step="a"))
+        tx.add(IntakeSession(patient_id=patient_id, flow_id="f", flow_version=1, state="p1:{}"))
 
 
 @requires_postgres
@@ -156,7 +161,7 @@ def test_an_older_update_held_by_another_process_defers_the_next(tmp_path: Path)
         try:
             receive(first, 1, 2)
             with first.transaction() as tx:
-                assert inbox.claim(tx, update_id=1, chat_id=CHAT) is inbox.Claim.CLAIMED
+                assert inbox.claim(tx, update_id=1, chat_hash=CHAT) is inbox.Claim.CLAIMED
                 assert claim(second, 2) is inbox.Claim.DEFERRED
                 outcome: list[inbox.Claim] = []
                 racer = threading.Thread(target=lambda: outcome.append(claim(second, 1)))

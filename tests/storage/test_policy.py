@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, inspect, text
 from sqlmodel import SQLModel
+from telegram import Update
 
 import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.composition import Services, build_services
+from bot.telegram.inbox import InboxStore, Received
 from flows.engine.conversation.values import Action, ActionKind, Inbound, Profile
 from flows.engine.loading.loader import LoadedFlow
 from storage.policy import POLICY, columns_of
@@ -70,14 +72,28 @@ def filled(database_url: str, bundled_flow: LoadedFlow) -> Iterator[Services]:
     intake.handle_sync(Inbound(USER, Action(ActionKind.RESTART), update_id=99, profile=profile))
     play_to_end(services)
     assert services.intake.save_contact_sync(user_id=USER, phone=PHONE) == "completed"
+    keep_pending(services)
     review = services.review
-    [record] = review.queue("cli:test")
+    [record] = [r for r in review.queue("cli:test") if r.intake_status == "completed"]
     review.claim("cli:test", record.item_id, name="Dr Test")
     review.done("cli:test", record.item_id, name="Dr Test", note=f"{CANARY} note")
     review.deny_user(USER, "/queue")
     review.sent_privately(record.item_id, 900, [5], "summary")
     yield services
     services.close()
+
+
+def keep_pending(services: Services) -> None:
+    """A message received and not yet applied (its instance died): an inbox row at rest."""
+    message = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": USER, "type": "private", "first_name": f"{CANARY} Name"},
+        "from": {"id": USER, "is_bot": False, "first_name": f"{CANARY} Name"},
+        "text": f"{CANARY} sent while the bot was down",
+    }
+    update = Update.de_json({"update_id": 9999, "message": message}, None)
+    assert InboxStore(services.database, "gone:1").keep(update) is Received.NEW
 
 
 def filled_state(services: Services) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The review chat's content-free notice of a queued intake (pure).
 
 A Telegram group is read by every member and stored by Telegram, so by default it learns only
-that an intake is waiting: its level, its item number, how long it has waited and who took it.
+that an intake is waiting: its level, its item number, how long it has waited, who took it, and
+whether the intake is still going on or was left unfinished (a process status, not an answer).
 Nothing the patient said, no name, no Telegram id. The clinician opens the intake in their
 private chat with the bot (the Open button, or /show N there).
 """
@@ -16,6 +17,7 @@ from flows.engine.records.summary import timestamp
 
 WITHDRAWN_TEXT = "Review #{id}: withdrawn. The intake's data has been deleted."
 RETRACTED_TEXT = "Withdrawn: the intake's data has been deleted."
+INTAKE_WORDS = {"incomplete": "intake incomplete", "in_progress": "intake in progress"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class NoticeFacts:
     priority: str
     status: str
     queued_at: datetime
+    intake: str | None = None  # the intake's status as clinicians read it (incomplete, ...)
     claimer: str | None = None
     claimed_at: datetime | None = None
     reviewed_at: datetime | None = None
@@ -33,8 +36,10 @@ class NoticeFacts:
 
 def notice_text(facts: NoticeFacts, now: datetime) -> str:
     """The notice: level, number, age, where to read it, and its status."""
+    unfinished = INTAKE_WORDS.get(facts.intake or "")
     lines = [
-        f"{priority_words(facts.priority)} · review #{facts.item_id}",
+        f"{priority_words(facts.priority)} · review #{facts.item_id}"
+        + (f" · {unfinished}" if unfinished else ""),
         f"Queued {timestamp(facts.queued_at)} ({age_words(now - facts.queued_at)} ago)",
         f"Open it in your private chat with me: the Open button, or /show {facts.item_id} there.",
     ]
