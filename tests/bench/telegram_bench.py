@@ -150,6 +150,11 @@ def summarise(name: str, report: Report) -> tuple[float, str]:
     return rate, line
 
 
+def cpu_per_update(report: Report) -> float:
+    """The bot process's CPU time per update handled, in milliseconds."""
+    return float(1000 * report["bot_cpu"] / report["updates"])
+
+
 async def bench(patients: int, database: str | None, key: str | None) -> Report:
     """Both phases, then the figures (printed, and returned for `--runs`)."""
     remember_missing_sniffio()  # the echo bot runs on PTB's httpx transport: spare it the search

@@ -1,7 +1,7 @@
 """seal every health field: session blobs, sealed flags, keyed-hash look-ups, review messages
 
-Revision ID: 0005_sealing
-Revises: 0004_inbox
+Revision ID: 0006_sealing
+Revises: 0005_scale_indexes
 Create Date: 2026-11-28 19:00:00
 
 Answers move into the session's sealed state blob with the current step (the answers table
@@ -32,8 +32,8 @@ from alembic import op
 
 from storage.sealing import SEALED, Sealer
 
-revision: str = "0005_sealing"
-down_revision: str | None = "0004_inbox"
+revision: str = "0006_sealing"
+down_revision: str | None = "0005_scale_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
