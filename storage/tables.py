@@ -99,7 +99,8 @@ class InboxUpdate(SQLModel, table=True):
     Rows are processed in `update_id` order per chat; the turn that applies an update marks its
     row `applied` in its own transaction and drops the payload (`done` once the reply went out,
     `failed` when given up), so a repeat of the same update id changes nothing. Finished rows
-    are purged after a week.
+    are purged after INTAKE_RETAIN_UPDATES_DAYS (a week at most). The chat is known by a keyed
+    hash; its id and the payload are sealed (see `storage.policy`).
     """
 
     __tablename__ = "inbox"

@@ -75,7 +75,10 @@ def error_handler(reply: Callable[[str | None], str], count: Callable[[], None])
         try:
             await context.bot.send_message(chat.id, reply(user.language_code if user else None))
         except TelegramError as exc:
-            _LOG.warning("failure reply not sent: chat=%s reason=%s", chat.id, type(exc).__name__)
+            update_id = update.update_id if isinstance(update, Update) else None
+            _LOG.warning(
+                "failure reply not sent: update_id=%s reason=%s", update_id, type(exc).__name__
+            )
 
     return handle_failure
 

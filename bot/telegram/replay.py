@@ -53,11 +53,12 @@ class Replayer:
                 turn = await self.intake.replay(user_id=chat)
                 await self.delivery.deliver(chat, turn, language=None)
             except Exception as exc:  # left owed: the next start of this instance tries again
-                _LOG.error("reply.resend_failed chat=%s error=%s", chat, type(exc).__name__)
+                first = min(update_ids)  # the update, not the chat: a chat id is the patient's
+                _LOG.error("reply.resend_failed update_id=%s error=%s", first, type(exc).__name__)
                 return
             self.resent += 1
             for update_id in update_ids:
                 self.queue.delivered(update_id)
-            _LOG.info("reply.resent chat=%s updates=%s", chat, len(update_ids))
+            _LOG.info("reply.resent update_id=%s updates=%s", min(update_ids), len(update_ids))
 
         return resend_one

@@ -19,10 +19,13 @@ from pathlib import Path
 
 import httpx
 
+from storage.sealing import new_key
+
 CLI = Path(sys.executable).parent / "intake-bot"
 SECRET = "chaos-webhook-secret"
 BOOKING = "https://book.chaos.example/precision?ref={intake_id}"
 NUMBER = "999"
+KEY = new_key()  # Telegram mode seals at rest; the report reads the rows with it
 PR_SET_PDEATHSIG = 1
 
 
@@ -72,6 +75,7 @@ class Fleet:
             "INTAKE_WEBHOOK_SECRET": SECRET,
             "INTAKE_LISTEN": f"127.0.0.1:{instance.port}",
             "INTAKE_LOG_LEVEL": "INFO",
+            "INTAKE_ENCRYPTION_KEY": KEY,
         }
 
     def start(self, instance: Instance) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from sqlmodel import select
 
 from storage.database import Database
-from storage.tables import Answer, InboxUpdate, IntakeSession, Patient, ReviewItem
+from storage.tables import InboxUpdate, IntakeSession, Patient, ReviewItem
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.chaos.crowd import Crowd, Telegram
 
@@ -80,10 +80,13 @@ def figures(
     """Count everything the run must show."""
     with database.reading() as tx:
         rows = {r.update_id: r for r in tx.exec(select(InboxUpdate))}
-        sessions = tx.exec(select(Patient.telegram_user_id, IntakeSession)
-                           .where(IntakeSession.patient_id == Patient.id)).all()  # fmt: skip
+        stored = tx.exec(select(Patient.telegram_id, IntakeSession)
+                         .where(IntakeSession.patient_id == Patient.id)).all()  # fmt: skip
         items = tx.exec(select(ReviewItem.session_id)).all()
-        answers = tx.exec(select(Answer.session_id, Answer.step_id, Answer.value)).all()
+    sealer = database.sealer
+    blobs = {session.id: sealer.unseal_json(session.state) for _, session in stored}
+    sessions = [(int(sealer.unseal(sealed_id)), session) for sealed_id, session in stored]
+    answers = [(i, blob["answers"]) for i, blob in blobs.items()]
     lost = [u for u in telegram.acked if u not in rows or rows[u].status in ("pending", "failed")]
     failed = sum(1 for r in rows.values() if r.status == "failed")
     by_patient: dict[int, list[IntakeSession]] = defaultdict(list)
@@ -91,7 +94,7 @@ def figures(
         by_patient[user].append(session)
     items_per = Counter(items)
     notes = [
-        f"patient {user}: intakes {[(x.id, x.status, x.current_step) for x in s]}"
+        f"patient {user}: intakes {[(x.id, x.status, blobs[x.id]['step']) for x in s]}"
         for user, s in by_patient.items()
         if len(s) > 1
     ]
@@ -127,10 +130,7 @@ def figures(
 
 def _differing(answers: Sequence[Any]) -> int:
     """Intakes whose answers differ from what most intakes hold (all patients answer alike)."""
-    per_session: dict[int, dict[str, str]] = defaultdict(dict)
-    for session_id, step, value in answers:
-        per_session[session_id][step] = value
-    shapes = Counter(json.dumps(a, sort_keys=True) for a in per_session.values())
+    shapes = Counter(json.dumps(a, sort_keys=True) for _, a in answers)
     if not shapes:
         return 0
     usual, _ = shapes.most_common(1)[0]

@@ -31,10 +31,11 @@ from bot.settings import BUNDLED_FLOWS
 from flows.registry import load_active
 from storage import inbox
 from storage.database import Database
+from storage.sealing import Sealer
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.bot.test_telegram_webhook import free_port
 from tests.chaos.crowd import Crowd, Telegram
-from tests.chaos.fleet import Fleet, Instance
+from tests.chaos.fleet import KEY, Fleet, Instance
 from tests.chaos.proxy import Proxy
 from tests.chaos.report import Figures, figures
 
@@ -104,7 +105,7 @@ async def chaos_run(
     hook = f"http://127.0.0.1:{proxy.port}/telegram"
     with fresh_schema(database_url) as url:
         fleet = Fleet(url, fake.base_url, hook, logs, instances)
-        database = Database(url)
+        database = Database(url, sealer=Sealer(KEY))
         telegram = Telegram(hook, rng)
         try:
             for instance in instances:
