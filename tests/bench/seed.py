@@ -44,7 +44,8 @@ def seed(services: Services, intakes: int, rng: random.Random) -> float:
                 IntakeSession.status.in_(("completed", "escalated"))  # type: ignore[attr-defined]
             )
         ).all()
-        items = [_item(session_id, status, at, rng) for session_id, status, at in ended]
+        no_flags = services.database.sealer.seal_json([])
+        items = [_item(i, status, at, rng, no_flags) for i, status, at in ended]
         for chunk in stats_bench._chunks(items):
             tx.execute(insert(ReviewItem.__table__), chunk)  # type: ignore[attr-defined]
     stats_bench._analyze(services)
@@ -52,15 +53,17 @@ def seed(services: Services, intakes: int, rng: random.Random) -> float:
     return time.perf_counter() - started
 
 
-def _item(session_id: int, status: str, at: datetime, rng: random.Random) -> dict[str, Any]:
+def _item(
+    session_id: int, status: str, at: datetime, rng: random.Random, flags: str
+) -> dict[str, Any]:
     priority = "emergency" if status == "escalated" else _pick(PRIORITIES, rng)
     review = _pick(REVIEW_STATUSES, rng)
     at = at if at.tzinfo else at.replace(tzinfo=UTC)
     done = at + timedelta(hours=rng.randrange(1, 48)) if review == "reviewed" else None
     claimed_by = "dr-bench" if review != "pending" else None
-    return {"session_id": session_id, "priority": priority, "red_flags": [],
+    return {"session_id": session_id, "red_flags": flags,
             "priority_rank": PRIORITY_RANK[priority], "status": review, "claimed_by": claimed_by,
-            "claimed_at": done, "reviewed_at": done, "note": None, "review_message_id": None,
+            "claimed_name": claimed_by, "claimed_at": done, "reviewed_at": done, "note": None,
             "created_at": at, "updated_at": done or at}  # fmt: skip
 
 
