@@ -2,7 +2,12 @@
 
 An update is `receive`d (one `INSERT ... ON CONFLICT DO NOTHING`) and committed before Telegram
 is told it arrived; the row names the bot instance that queued it in memory. Instances record a
-heartbeat; the pending updates of one that stopped beating are `adopt`ed by another.
+heartbeat; the pending updates of one that stopped beating are `adopt`ed by another. On
+PostgreSQL a running instance also holds a session-level advisory lock on its name
+(`hold_name`), which the server drops the moment the process dies (its connection closes): an
+instance whose name is free (`names_released`) is dead at once, whatever its heartbeat says,
+and while another instance has found it so, the name stays taken until that instance's
+transaction ends, so the dead one cannot come back halfway through the takeover.
 
 The turn that applies an update calls `claim` first, inside the turn's own transaction: one
 upsert that marks the row done only if it is still pending *and* no older update of the same
@@ -92,6 +97,32 @@ def heartbeat(session: Session, *, instance: str) -> None:
     session.execute(statement)
 
 
+# The advisory-lock key of an instance's name: advisory locks are per database, so the schema
+# is part of it (several deployments, or test runs, may share one database).
+NAME_KEY = "hashtextextended(current_schema() || '/' || :name, 0)"
+
+
+def hold_name(connection: Any, *, instance: str) -> bool:
+    """Take `instance`'s name for the life of `connection` if no process holds it (PostgreSQL);
+    False while another holds it (a process of the same name, or a takeover in progress)."""
+    held = connection.execute(text(f"SELECT pg_try_advisory_lock({NAME_KEY})"), {"name": instance})
+    return bool(held.scalar())
+
+
+def names_released(session: Session, *, instance: str) -> list[str]:
+    """The other instances whose name no process holds (PostgreSQL): they are dead. Their names
+    stay taken by this transaction until it ends. Empty on SQLite (one process)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return []
+    others = select(INSTANCES.c.id).where(INSTANCES.c.id != instance).order_by(INSTANCES.c.id)
+    free = text(f"SELECT pg_try_advisory_xact_lock({NAME_KEY})")
+    return [
+        name
+        for name in session.execute(others).scalars()
+        if session.execute(free, {"name": name}).scalar()
+    ]
+
+
 def adopt(
     session: Session,
     *,
@@ -99,20 +130,18 @@ def adopt(
     alive_since: datetime,
     own: bool = False,
     limit: int = 1000,
+    dead: Sequence[str] = (),
 ) -> list[tuple[int, str]]:
     """Take over pending updates that no live instance holds; (update id, payload) oldest first.
 
     Those are the updates of no instance and of instances not seen since `alive_since` (they
-    died with the updates queued), and with `own` those of `instance` itself (it restarted).
-    Each is taken by one caller: the rows become `instance`'s in the same statement
-    (PostgreSQL skips rows a turn has locked: they are being applied).
+    died with the updates queued), those of the `dead` instances (see `names_released`),
+    and with `own` those of `instance` itself (it restarted). Each is taken by one caller: the
+    rows become `instance`'s in the same statement (PostgreSQL skips rows a turn has locked:
+    they are being applied).
     """
-    alive = select(INSTANCES.c.id).where(INSTANCES.c.seen_at >= alive_since)
-    if own:
-        alive = alive.where(INSTANCES.c.id != instance)
     candidates = select(INBOX.c.update_id).where(
-        INBOX.c.status == PENDING,
-        or_(INBOX.c.owner.is_(None), INBOX.c.owner.not_in(alive)),
+        INBOX.c.status == PENDING, _orphaned(instance, alive_since, own=own, dead=dead)
     )
     if not own:
         candidates = candidates.where(or_(INBOX.c.owner.is_(None), INBOX.c.owner != instance))
@@ -165,18 +194,36 @@ def delivered(session: Session, *, update_ids: list[int]) -> None:
     )
 
 
-def adopt_owed(
-    session: Session, *, instance: str, alive_since: datetime, own: bool = False
-) -> list[tuple[int, int, str | None]]:
-    """Take over applied updates whose reply may not have gone out, because the instance that
-    applied them died (or, with `own`, it is `instance` restarting); (update id, chat hash,
-    sealed chat id)."""
+def _orphaned(instance: str, alive_since: datetime, *, own: bool, dead: Sequence[str]) -> Any:
+    """Rows of no instance, of instances dead or silent since `alive_since`, with `own` ours."""
     alive = select(INSTANCES.c.id).where(INSTANCES.c.seen_at >= alive_since)
     if own:
         alive = alive.where(INSTANCES.c.id != instance)
-    orphaned = or_(INBOX.c.owner.is_(None), INBOX.c.owner.not_in(alive))
+    orphaned = or_(INBOX.c.owner.is_(None), INBOX.c.owner.not_in(alive), INBOX.c.owner.in_(dead))
     if not own:
         orphaned = and_(orphaned, or_(INBOX.c.owner.is_(None), INBOX.c.owner != instance))
+    return orphaned
+
+
+def adopt_owed(
+    session: Session,
+    *,
+    instance: str,
+    alive_since: datetime,
+    own: bool = False,
+    dead: Sequence[str] = (),
+    applied_before: datetime | None = None,
+) -> list[tuple[int, int, str | None]]:
+    """Take over applied updates whose reply may not have gone out, because the instance that
+    applied them died (silent since `alive_since`, or one of `dead`), or with `own`, it is
+    `instance` restarting; (update id, chat hash, sealed chat id). With `applied_before` (when
+    `instance` started) our own rows count only when applied before it: a later one is a turn
+    of this process whose reply is going out now."""
+    orphaned = _orphaned(instance, alive_since, own=own, dead=dead)
+    if own and applied_before is not None:
+        earlier = INBOX.c.processed_at < applied_before
+        others = or_(INBOX.c.owner.is_(None), INBOX.c.owner != instance)
+        orphaned = and_(orphaned, or_(others, earlier))
     statement = (
         update(INBOX)
         .where(INBOX.c.status == APPLIED, orphaned)

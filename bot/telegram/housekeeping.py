@@ -4,7 +4,10 @@ One asyncio task, started with the Application (a post-init hook, after the inbo
 updates are queued again and lost replies resent) and stopped with it, does its jobs on their
 own clocks:
 
-- every `DELIVERED_SECONDS`: record which applied updates' replies went out (one statement);
+- as soon as a reply went out: record which applied updates' replies went out (one statement
+  for all noted while the previous one ran, so the busier the bot the larger the batch). Until
+  it is recorded, a kill makes the instance that takes over send the reply again: the sooner,
+  the fewer replies doubled;
 - every `SWEEP_SECONDS`: beat the instance's heartbeat, queue the updates left pending by an
   instance that stopped beating (`bot.telegram.inbox`) and resend the replies it may have lost
   (`bot.telegram.replay`);
@@ -35,7 +38,7 @@ from storage.database import Database
 
 _LOG = logging.getLogger(__name__)
 PURGE_SECONDS = 3600.0
-DELIVERED_SECONDS = 0.25  # how often delivered replies are recorded (one statement each time)
+DELIVERED_SECONDS = 0.25  # at most this long between records of delivered replies
 KEEP_APPLIED = timedelta(days=7)
 MAX_IDLE_CHECK = 900.0
 VITALS = "vitals"  # key of the `Vitals` in `Application.bot_data`
@@ -79,6 +82,7 @@ class Housekeeping:
     vitals: Vitals
     replayer: Replayer
     _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _recorder: asyncio.Task[None] | None = field(default=None, init=False)
     _resends: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     @property
@@ -92,20 +96,21 @@ class Housekeeping:
         await self._guarded("inbox.resume", lambda: self.queue.resume(own=True))
         self._resend(own=True)
         self._task = asyncio.create_task(self._run(), name="housekeeping")
+        self._recorder = asyncio.create_task(self._record_replies(), name="inbox.delivered")
 
     async def stop(self) -> None:
         """Stop the jobs (one in flight is abandoned and runs again next start)."""
-        for task in [self._task, *self._resends]:
+        for task in [self._task, self._recorder, *self._resends]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = None
         await self._guarded("inbox.delivered", self.queue.record_delivered)
+        self.queue.store.release_name()
 
     async def _run(self) -> None:
         jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
-            ("inbox.delivered", DELIVERED_SECONDS, self.queue.record_delivered),
             ("inbox.adopt", SWEEP_SECONDS, self.adopt),
             ("intake.idle_sweep", self.idle_check, self.sweep_idle),
             ("inbox.purge", PURGE_SECONDS, self.purge),
@@ -118,6 +123,14 @@ class Housekeeping:
                     await self._guarded(name, job)
                     due[name] = time.monotonic() + every
             await asyncio.sleep(max(0.05, min(due.values()) - time.monotonic()))
+
+    async def _record_replies(self) -> None:
+        """Forever: record delivered replies as soon as one is noted (at least every
+        `DELIVERED_SECONDS`, should a record have failed)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.queue.noted.wait(), DELIVERED_SECONDS)
+            await self._guarded("inbox.delivered", self.queue.record_delivered)
 
     async def adopt(self) -> None:
         """Beat the heartbeat; take over what instances that died left: updates and replies."""

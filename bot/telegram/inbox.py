@@ -9,7 +9,11 @@ answers 200 only after `receive` returned: a crash or `kill -9` loses nothing.
 Each row names the instance that queued it (`Settings.instance_name`: host and listening address,
 the same after a restart). Instances beat a heartbeat (`beat`); on start an instance takes
 back its own pending updates and those of instances that stopped beating, and every
-`SWEEP_SECONDS` it adopts the updates of instances that died since (`adopt`). An update is
+`SWEEP_SECONDS` it adopts the updates of instances that died since (`adopt`). On PostgreSQL
+"died" is exact and immediate rather than a heartbeat timeout: each instance holds a lock on
+its name while it runs, which the server drops with the dead process's connection
+(`storage.inbox.names_released`); a live instance with a late heartbeat keeps its rows. An
+update is
 applied at most once whoever holds it (`storage.inbox.claim`). If the database refuses the
 write, the update is queued all the same, marked unsaved: the patient then gets the
 failed-turn reply at once (with the emergency number) rather than silence, and the update is
@@ -27,9 +31,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
+from sqlalchemy import Connection
 from telegram import Bot, Update
 
 from bot.telegram.processor import chat_key
@@ -37,10 +43,12 @@ from storage import inbox
 from storage.database import Database
 
 _LOG = logging.getLogger(__name__)
-SWEEP_SECONDS = 5.0  # how often the heartbeat is written and dead instances' updates adopted
+SWEEP_SECONDS = 1.0  # how often the heartbeat is written and dead instances' updates adopted
 DEAD_AFTER = timedelta(seconds=30)  # an instance not seen for this long has died
 RETRY_SECONDS = 1.0  # a deferred update given up by the processor is queued again after this
 STUCK_LIMIT = 10_000  # updates remembered as not closable (the database refused)
+NAME_WAIT_SECONDS = 10.0  # at start: how long to wait for our name (a takeover may hold it)
+EVER = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL: the name lock, not the heartbeat, decides
 
 
 class Received(Enum):
@@ -58,6 +66,36 @@ class InboxStore:
     def __init__(self, database: Database, instance: str) -> None:
         self.database = database
         self.instance = instance
+        self.started = datetime.now(UTC)  # replies owed from before: a dead process's
+        self._name: Connection | None = None  # PostgreSQL: holds the lock on our name
+
+    def hold_name(self, wait: float = 0.0) -> bool:
+        """Take this instance's name (PostgreSQL), waiting up to `wait` seconds for it."""
+        if self.database.is_sqlite or self._name is not None:
+            return True
+        deadline = time.monotonic() + wait
+        connection = self.database.engine.connect()
+        while not inbox.hold_name(connection, instance=self.instance):
+            connection.rollback()
+            if time.monotonic() > deadline:
+                connection.close()
+                _LOG.error("inbox.name_taken")  # another process runs under our name
+                return False
+            time.sleep(0.1)
+        connection.commit()  # the lock is the session's; end the transaction around it
+        self._name = connection
+        return True
+
+    def release_name(self) -> None:
+        """Give our name back (at stop)."""
+        if self._name is not None:
+            self._name.close()
+            self._name = None
+
+    def _alive_since(self) -> datetime:
+        if self.database.is_sqlite or self._name is None:
+            return datetime.now(UTC) - DEAD_AFTER
+        return EVER
 
     def keep(self, update: Update, raw: bytes | None = None) -> Received:
         """Commit a received update (the raw webhook body when there is one)."""
@@ -78,16 +116,21 @@ class InboxStore:
             status = inbox.status_of(tx, update_id=update.update_id)
         return Received.PENDING if status == inbox.PENDING else Received.SEEN
 
-    def beat(self) -> None:
-        """Record that this instance is alive."""
+    def beat(self, *, wait: float = 0.0) -> None:
+        """Record that this instance is alive (and hold its name, waiting up to `wait`)."""
+        self.hold_name(wait)
         with self.database.transaction() as tx:
             inbox.heartbeat(tx, instance=self.instance)
 
     def adopt(self, bot: Bot, *, own: bool) -> list[Update]:
         """Take over the pending updates of dead instances (and our own, at start)."""
-        alive_since = datetime.now(UTC) - DEAD_AFTER
         with self.database.transaction() as tx:
-            rows = inbox.adopt(tx, instance=self.instance, alive_since=alive_since, own=own)
+            dead = inbox.names_released(tx, instance=self.instance)
+            if not (own or dead or self._name is None):
+                return []  # every other instance holds its name: nothing to take over
+            rows = inbox.adopt(
+                tx, instance=self.instance, alive_since=self._alive_since(), own=own, dead=dead
+            )
         return self._decode(rows, bot)
 
     def adopt_owed(self, *, own: bool) -> dict[int, list[int]]:
@@ -96,9 +139,18 @@ class InboxStore:
         A chat that has sent anything newer since is left out (its rows are closed): the newer
         update has its own reply, and a resend from here could cross it.
         """
-        alive_since = datetime.now(UTC) - DEAD_AFTER
         with self.database.transaction() as tx:
-            rows = inbox.adopt_owed(tx, instance=self.instance, alive_since=alive_since, own=own)
+            dead = inbox.names_released(tx, instance=self.instance)
+            if not (own or dead or self._name is None):
+                return {}
+            rows = inbox.adopt_owed(
+                tx,
+                instance=self.instance,
+                alive_since=self._alive_since(),
+                own=own,
+                dead=dead,
+                applied_before=self.started,
+            )
             by_hash: dict[int, list[int]] = {}
             sealed_chat: dict[int, str] = {}
             closed = []
@@ -114,6 +166,13 @@ class InboxStore:
             if closed:
                 inbox.delivered(tx, update_ids=closed)
         return {self._chat(sealed_chat[h]): ids for h, ids in by_hash.items()}
+
+    def overtaken(self, chat: int, update_ids: list[int]) -> bool:
+        """Whether the chat sent an update newer than these since (it has its own reply)."""
+        chat_hash = self.database.sealer.lookup_hash(chat)
+        with self.database.reading() as tx:
+            latest = inbox.newest(tx, chat_hashes=[chat_hash]).get(chat_hash, 0)
+        return latest > max(update_ids)
 
     def _chat(self, sealed: str) -> int:
         return int(self.database.sealer.unseal(sealed))
@@ -158,6 +217,7 @@ class InboxQueue(asyncio.Queue[object]):
         self.unsaved: set[int] = set()  # of those, the ones the database refused
         self.stuck: set[int] = set()  # could not be closed: not queued again by this process
         self.replied: list[int] = []  # applied updates whose replies went out, to record
+        self.noted = asyncio.Event()  # set when `replied` gained an update
         self.write_failures = 0
 
     def bind(self, bot: Bot) -> None:
@@ -192,7 +252,7 @@ class InboxQueue(asyncio.Queue[object]):
     async def resume(self, *, own: bool = False) -> int:
         """Queue the pending updates of dead instances (with `own`, ours too); how many."""
         assert self.bot is not None
-        await asyncio.to_thread(self.store.beat)
+        await asyncio.to_thread(self.store.beat, wait=NAME_WAIT_SECONDS if own else 0.0)
         updates = await asyncio.to_thread(self.store.adopt, self.bot, own=own)
         skip = self.queued | self.stuck
         fresh = [u for u in updates if u.update_id not in skip]
@@ -228,9 +288,11 @@ class InboxQueue(asyncio.Queue[object]):
     def delivered(self, update_id: int) -> None:
         """Note that an applied update's reply went out (recorded by `record_delivered`)."""
         self.replied.append(update_id)
+        self.noted.set()
 
     async def record_delivered(self) -> None:
         """Record the replies noted since the last call, in one statement."""
+        self.noted.clear()
         replied, self.replied = self.replied, []
         if replied:
             try:
@@ -238,6 +300,10 @@ class InboxQueue(asyncio.Queue[object]):
             except Exception:
                 self.replied.extend(replied)  # next time
                 raise
+
+    async def overtaken(self, chat: int, update_ids: list[int]) -> bool:
+        """Whether the chat sent something newer than these updates (see `InboxStore`)."""
+        return await asyncio.to_thread(self.store.overtaken, chat, update_ids)
 
     async def owed(self, *, own: bool = False) -> dict[int, list[int]]:
         """Replies that may have been lost with a dead instance (ours too, with `own`)."""

@@ -118,6 +118,7 @@ class ChatSerialProcessor(BaseUpdateProcessor):
                 mark = await self._catch_up(update)
             if mark.applied and not mark.broken:
                 inbox.delivered(update.update_id)
+                _LOG.info("turn.replied update_id=%s", update.update_id)
             if not (mark.claimed or mark.unsaved or mark.deferred):
                 await inbox.close(update.update_id, failed=mark.failed)
         finally:
@@ -142,6 +143,7 @@ class ChatSerialProcessor(BaseUpdateProcessor):
         mark = Mark(update.update_id, deferred=True)
         for attempt in range(CATCH_UP_ROUNDS):
             for older in await self._inbox.older_than(update):
+                _LOG.info("turn.caught_up update_id=%s", older.update_id)
                 await self._apply(older, self._process(older))
             mark = await self._run(update, self._process(update))
             if not mark.deferred:

@@ -5,8 +5,10 @@ reply went out (`InboxQueue.delivered`, recorded a few times a second in one sta
 instance killed in between leaves applied updates behind. When it starts again it sends their
 patients what stands in for the lost reply (`IntakeService.replay`: the red flag's message,
 then where the intake stands); updates left by an instance that does not come back are taken
-over by another after `DEAD_AFTER`. Each resend runs as one of the patient's turns (after
-the ones before it, alone), so it never interleaves with a live turn of theirs.
+over by another as soon as it is found dead. Each resend runs as one of the patient's turns
+(after the ones before it, alone), so it never interleaves with a live turn of theirs, and is
+dropped if, by then, the patient has sent anything newer (that update has its own reply, and
+a resend would repeat or cross it).
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class Replayer:
     def _turn(self, chat: int, update_ids: list[int]) -> Callable[[], Awaitable[None]]:
         async def resend_one() -> None:
             try:
+                if await self.queue.overtaken(chat, update_ids):
+                    for update_id in update_ids:
+                        self.queue.delivered(update_id)
+                    _LOG.info("reply.overtaken update_id=%s", min(update_ids))
+                    return
                 turn = await self.intake.replay(user_id=chat)
                 await self.delivery.deliver(chat, turn, language=None)
             except Exception as exc:  # left owed: the next start of this instance tries again

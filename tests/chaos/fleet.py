@@ -2,8 +2,10 @@
 database, started, killed with SIGKILL and started again.
 
 Each instance listens on its own loopback port and registers the same webhook URL (the proxy's);
-all share the database and the fake Bot API. Their stderr goes to a log file per instance and
-start, so a run can be read afterwards.
+all share the database and the fake Bot API. Their output is read line by line, stamped with
+the harness's monotonic clock (the fake Bot API's clock) and kept: in a log file per instance,
+so a run can be read afterwards, and in memory (`Fleet.trace`), so the report can say which
+instance did what around a duplicate. Kills and starts are kept too (`Fleet.events`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -60,6 +64,8 @@ class Fleet:
     webhook_url: str
     logs: Path
     instances: list[Instance] = field(default_factory=list)
+    trace: list[tuple[float, int, str]] = field(default_factory=list)  # (when, instance, line)
+    events: list[tuple[float, int, str]] = field(default_factory=list)  # (when, instance, what)
 
     def env(self, instance: Instance) -> dict[str, str]:
         """The settings of an instance (no `.env` is read: the folder is the log folder)."""
@@ -81,24 +87,38 @@ class Fleet:
     def start(self, instance: Instance) -> None:
         """Start the instance's process (its log appended to)."""
         instance.starts += 1
-        log = (self.logs / f"instance-{instance.index}.log").open("ab")
-        log.write(f"--- start {instance.starts} at {time.time():.3f}\n".encode())
+        self.events.append((time.monotonic(), instance.index, "start"))
+        log = (self.logs / f"instance-{instance.index}.log").open("a")
+        log.write(f"--- start {instance.starts} at {time.monotonic():.3f}\n")
         log.flush()
         instance.process = subprocess.Popen(
             [str(CLI), "run"],
             cwd=self.logs,
             env=self.env(instance),
             stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent,
         )
-        log.close()
+        reader = threading.Thread(
+            target=self._read, args=(instance.index, instance.process, log), daemon=True
+        )
+        reader.start()
+
+    def _read(self, index: int, process: subprocess.Popen[bytes], log: TextIO) -> None:
+        """Stamp, keep and log each output line of one process until it exits."""
+        assert process.stdout is not None
+        with log:
+            for raw in process.stdout:
+                now, line = time.monotonic(), raw.decode(errors="replace").rstrip()
+                self.trace.append((now, index, line))
+                log.write(f"{now:.3f} {line}\n")
 
     def kill(self, instance: Instance) -> None:
         """SIGKILL the instance (no clean shutdown of any kind)."""
         if instance.process is not None and instance.alive:
             instance.process.send_signal(signal.SIGKILL)
+            self.events.append((time.monotonic(), instance.index, "kill"))
             instance.process.wait()
             instance.kills += 1
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import os
 import random
 import statistics
@@ -130,14 +131,41 @@ async def chaos_run(
             await settle(database, telegram)
             chores[1].cancel()
             await asyncio.gather(*chores, return_exceptions=True)
-            kills = sum(i.kills for i in instances)
-            return figures(database, fake, crowd, telegram, kills=kills, seconds=seconds)
+            result, doubled = figures(
+                database, fake, crowd, telegram, fleet=fleet, seconds=seconds, origin=started
+            )
+            silences = silence_after_kills(fake, crowd, fleet)
+            if silences:
+                result.silence_p50 = round(statistics.median(silences), 2)
+                result.silence_p95 = round(statistics.quantiles(silences, n=20)[-1], 2)
+                result.silence_max = round(max(silences), 2)
+            with (logs / "duplicates.txt").open("w") as out:
+                for item in doubled:
+                    out.write("\n".join(item.lines(started)) + "\n")
+            return result
         finally:
             await asyncio.to_thread(fleet.stop_all)
             await telegram.stop()
             database.dispose()
             await proxy.stop()
             await fake.stop()
+
+
+def silence_after_kills(fake: FakeBotApi, crowd: Crowd, fleet: Fleet) -> list[float]:
+    """Seconds each patient update sent shortly before or during a kill's aftermath waited
+    for the bot's next message to that patient: the updates whose wait spans a kill."""
+    kills = [t for t, _, what in fleet.events if what == "kill"]
+    waits = []
+    for user, patient in crowd.patients.items():
+        replies = sorted(c.at for c in fake.calls if c.chat_id == user)
+        for sent_at, _ in patient.sent:
+            after = bisect.bisect_right(replies, sent_at)
+            if after == len(replies):
+                continue
+            wait = replies[after] - sent_at
+            if any(sent_at - 1.0 <= k <= sent_at + wait for k in kills):
+                waits.append(wait)
+    return waits
 
 
 def spread(values: list[float]) -> str:
@@ -157,9 +185,10 @@ async def main_async(options: argparse.Namespace) -> int:
         results.append(result)
         print(f"run {run + 1} (seed {seed}): {result.line()}", flush=True)
         if not result.clean:
-            print(f"  not clean; instance logs in {logs}", flush=True)
+            print(f"  not clean; instance logs and duplicates.txt in {logs}", flush=True)
     for name in ("answers_lost", "duplicate_rows", "duplicate_replies", "two_active",
-                 "out_of_order", "kills", "seconds", "nudges", "repeats"):  # fmt: skip
+                 "out_of_order", "kills", "seconds", "nudges", "repeats", "silence_p50",
+                 "silence_p95", "silence_max"):  # fmt: skip
         print(f"{name}: {spread([getattr(r, name) for r in results])}")
     return 0 if all(r.clean for r in results) else 1
 
