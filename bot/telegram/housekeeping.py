@@ -41,6 +41,7 @@ PURGE_SECONDS = 3600.0
 DELIVERED_SECONDS = 0.25  # at most this long between records of delivered replies
 KEEP_APPLIED = timedelta(days=7)
 MAX_IDLE_CHECK = 900.0
+STOP_WAIT_SECONDS = 5.0  # at stop: how long a job in flight may take to finish
 VITALS = "vitals"  # key of the `Vitals` in `Application.bot_data`
 
 
@@ -83,6 +84,7 @@ class Housekeeping:
     replayer: Replayer
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _recorder: asyncio.Task[None] | None = field(default=None, init=False)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _resends: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     @property
@@ -93,15 +95,20 @@ class Housekeeping:
     async def start(self) -> None:
         """Queue the inbox's pending updates again and resend replies this process may have
         lost before it restarted; then run the jobs in the background."""
+        self._stopping.clear()
         await self._guarded("inbox.resume", lambda: self.queue.resume(own=True))
         self._resend(own=True)
         self._task = asyncio.create_task(self._run(), name="housekeeping")
         self._recorder = asyncio.create_task(self._record_replies(), name="inbox.delivered")
 
     async def stop(self) -> None:
-        """Stop the jobs (one in flight is abandoned and runs again next start)."""
-        for task in [self._task, self._recorder, *self._resends]:
-            if task is not None:
+        """Stop the jobs: one in flight finishes (its database work would go on in its thread
+        anyway), unless it takes longer than `STOP_WAIT_SECONDS`."""
+        self._stopping.set()
+        tasks = [t for t in (self._task, self._recorder, *self._resends) if t is not None]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+            for task in late:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -116,18 +123,20 @@ class Housekeeping:
             ("inbox.purge", PURGE_SECONDS, self.purge),
         ]
         due = dict.fromkeys((name for name, _, _ in jobs), time.monotonic())
-        while True:
+        while not self._stopping.is_set():
             now = time.monotonic()
             for name, every, job in jobs:
-                if now >= due[name]:
+                if now >= due[name] and not self._stopping.is_set():
                     await self._guarded(name, job)
                     due[name] = time.monotonic() + every
-            await asyncio.sleep(max(0.05, min(due.values()) - time.monotonic()))
+            with contextlib.suppress(TimeoutError):
+                pause = max(0.05, min(due.values()) - time.monotonic())
+                await asyncio.wait_for(self._stopping.wait(), pause)
 
     async def _record_replies(self) -> None:
         """Forever: record delivered replies as soon as one is noted (at least every
         `DELIVERED_SECONDS`, should a record have failed)."""
-        while True:
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.queue.noted.wait(), DELIVERED_SECONDS)
             await self._guarded("inbox.delivered", self.queue.record_delivered)

@@ -151,7 +151,7 @@ def figures(
         nudges=sum(p.nudges for p in crowd.patients.values()),
         bursts=crowd.bursts,
         restarted_intakes=restarted,
-        doubled_kinds=dict(Counter(d.kind for d in doubled)),
+        doubled_kinds=dict(Counter(d.kind for d in doubled) + Counter(d.senders for d in doubled)),
         notes=(notes + repeated)[:20],
     )
     return figures, doubled

@@ -42,16 +42,26 @@ class Doubled:
     updates: list[str]
     logged: list[str]
 
+    killed_after: float | None = None  # seconds from the first copy to the next kill (<= 1 s)
+
     @property
     def kind(self) -> str:
-        """A short name of the senders of both copies (live/live, live/resent, ...)."""
+        """Why, in short: `kill-window` when an instance was killed within a second of the
+        first copy going out (its reply went out, its record did not: the next owner resent
+        it), else `crossing` (two updates' replies, both sent after both updates)."""
+        return "kill-window" if self.killed_after is not None else "crossing"
+
+    @property
+    def senders(self) -> str:
+        """The code paths of both copies (live/live, live/resent, ...)."""
         return "/".join(_path(c.sender) for c in (self.first, self.second))
 
     def lines(self, origin: float) -> list[str]:
         """The trace as readable lines, times relative to `origin`."""
         return [
             f"patient {self.user}: {self.text[:50]!r} sent at {self.first.at - origin:.2f} "
-            f"({self.first.sender}) and {self.second.at - origin:.2f} ({self.second.sender})",
+            f"({self.first.sender}) and {self.second.at - origin:.2f} ({self.second.sender}): "
+            f"{self.kind}",
             f"  kills/starts near: {self.kills}",
             f"  patient's updates: {self.updates}",
             *(f"  {line}" for line in self.logged),
@@ -93,6 +103,7 @@ class Tracer:
             if first - NEAR_KILL <= t <= second
         ]
         near = [u for u in updates if self._near(u, first, second)]
+        after = [t - first for t, _, w in self.events if w == "kill" and -0.2 <= t - first <= 1.0]
         return Doubled(
             user,
             text,
@@ -101,6 +112,7 @@ class Tracer:
             kills,
             [self._row(u) for u in near],
             window,
+            min(after) if after else None,
         )
 
     def _sender(self, mine: list[tuple[float, int, str]], at: float) -> str:

@@ -217,3 +217,53 @@ def test_a_doubled_consent_tap_on_two_instances_opens_one_intake() -> None:
         finally:
             one.close()
             two.close()
+
+
+def test_a_restart_resends_only_what_its_dead_process_applied(database: Database) -> None:
+    """A restarting instance takes back its applied-but-unrecorded rows from before it started,
+    never a row this process applied since (its reply is going out now: a resend doubles it)."""
+    started = utcnow()
+    with database.transaction() as tx:
+        for update_id in (1, 2):
+            inbox.receive(tx, update_id=update_id, chat_hash=update_id, chat=None, payload="p")
+        inbox.claim(tx, update_id=1, chat_hash=1, owner="me")
+        inbox.heartbeat(tx, instance="me")
+    with database.transaction() as tx:  # claimed by the dead process, before "me" started
+        tx.execute(inbox.INBOX.update().where(inbox.INBOX.c.update_id == 1)
+                   .values(processed_at=started - timedelta(seconds=1)))  # fmt: skip
+        inbox.claim(tx, update_id=2, chat_hash=2, owner="me")  # this process, just now
+    since = utcnow() - timedelta(seconds=30)
+    with database.transaction() as tx:
+        owed = inbox.adopt_owed(
+            tx, instance="me", alive_since=since, own=True, applied_before=started
+        )
+    assert [u for u, _, _ in owed] == [1]
+
+
+@requires_postgres
+def test_a_dead_instance_is_known_by_its_free_name_at_once() -> None:
+    """A running instance holds its name; the moment its connection goes (a killed process),
+    another finds the name free, whatever the heartbeat says, and holds it until its own
+    transaction ends, so a restarting process of that name cannot take it halfway through."""
+    with fresh_schema("names") as url:
+        database = Database(url)
+        upgrade(database)
+        try:
+            with database.transaction() as tx:
+                inbox.heartbeat(tx, instance="a")
+                inbox.heartbeat(tx, instance="b")
+            holder = database.engine.connect()
+            assert inbox.hold_name(holder, instance="a")
+            holder.commit()
+            with database.transaction() as tx:
+                assert inbox.names_released(tx, instance="me") == ["b"]  # "a" runs
+            holder.invalidate()  # the connection closes, as a killed process's does
+            restarting = database.engine.connect()
+            with database.transaction() as tx:
+                assert inbox.names_released(tx, instance="me") == ["a", "b"]
+                assert not inbox.hold_name(restarting, instance="a")  # taken over meanwhile
+                restarting.rollback()
+            assert inbox.hold_name(restarting, instance="a")  # and free again after
+            restarting.close()
+        finally:
+            database.dispose()
