@@ -10,6 +10,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+from bot.review_services import open_database
 from bot.settings import Settings
 from flows.engine.format.model import Flow
 from flows.engine.loading.loader import LoadedFlow
@@ -21,9 +22,6 @@ from flows.review.outbox import ReviewOutbox, Wakeup
 from flows.review.service import ReviewService
 from flows.watch import FlowFiles
 from storage.database import Database
-from storage.migrate import upgrade
-from storage.rotation import check_key
-from storage.sealing import Sealer
 
 
 @dataclass
@@ -106,19 +104,6 @@ def build_services(
         ),
         retention=Retention(database, retention_periods(settings)),
     )
-
-
-def open_database(settings: Settings, url: str | None, *, check_keys: bool = True) -> Database:
-    """The database, migrated, its key checked against the canary (a SealError when wrong)."""
-    database = Database(url or settings.database_url, sealer=Sealer(settings.encryption_keys))
-    try:
-        upgrade(database)
-        if check_keys:
-            check_key(database)
-    except BaseException:
-        database.dispose()
-        raise
-    return database
 
 
 def retention_periods(settings: Settings) -> RetentionPeriods:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from flows.engine.loading.cache import FlowCache
+if TYPE_CHECKING:  # the flow model is imported by the commands that load a flow, not here
+    from flows.engine.loading.cache import FlowCache
 
 BUNDLED_FLOWS = Path(__file__).resolve().parent.parent / "flows" / "definitions"
 PLACEHOLDER_BOOKING_URL = "https://clinic.example/book?ref={intake_id}"
@@ -83,6 +84,8 @@ class Settings(BaseSettings):
     @property
     def flow_cache(self) -> FlowCache | None:
         """The cache of validated flows (see flows.engine.loading.cache), or None when off."""
+        from flows.engine.loading.cache import FlowCache
+
         if self.flow_cache_dir is None:
             base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
             return FlowCache(Path(base) / "intake-bot" / "flows")

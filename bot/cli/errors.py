@@ -20,9 +20,7 @@ def startup_errors() -> Iterator[None]:
     try:
         yield
     except FlowError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(2) from None
+        raise flow_problems(exc) from None
     except ValidationError as exc:
         for error in exc.errors():
             name = "INTAKE_" + "_".join(str(p) for p in error["loc"]).upper()
@@ -34,3 +32,10 @@ def startup_errors() -> Iterator[None]:
     except SQLAlchemyError as exc:  # anything else the database said: its class, no contents
         typer.echo(f"error: the database refused start-up ({type(exc).__name__})", err=True)
         raise typer.Exit(2) from None
+
+
+def flow_problems(error: FlowError) -> typer.Exit:
+    """Print a flow's problems (file, line, what is wrong), one a line: the exit to raise."""
+    for problem in error.problems:
+        typer.echo(str(problem), err=True)
+    return typer.Exit(2)

@@ -18,23 +18,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from bot.cli.errors import startup_errors
-from bot.composition import Services, build_services
+from bot.cli.errors import flow_problems, startup_errors
+from bot.review_services import ReviewServices, build_review_services
 from bot.settings import Settings
+from flows.engine.format.problems import FlowError
 from flows.engine.records.export import item_row
-from flows.engine.records.record import ReviewRecord, priority_words
-from flows.engine.records.summary import timestamp
+from flows.engine.records.record import ReviewRecord, priority_words, timestamp
 from flows.review.records import ReviewError
 from flows.review.service import ReviewService
 from storage import queue
 from storage.database import FILE_MODE, StorageError
 from storage.sealing import SealError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 app = typer.Typer(help="The clinician review queue: list, show, claim, review, export.")
 
@@ -47,12 +49,14 @@ Force = Annotated[bool, typer.Option("--force", help="Act on an item another cli
 
 
 @contextmanager
-def review_service(db: str | None) -> Iterator[tuple[ReviewService, Services]]:
+def review_service(db: str | None) -> Iterator[tuple[ReviewService, ReviewServices]]:
     """The review service over the chosen database; clear errors instead of tracebacks."""
     with startup_errors():
-        services = build_services(Settings(), database_url=db)
+        services = build_review_services(Settings(), database_url=db)
     try:
         yield services.review, services
+    except FlowError as exc:  # the flow files are read on first use (a summary, an export)
+        raise flow_problems(exc) from None
     except ReviewError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -84,6 +88,8 @@ def write_private(path: Path, text: str) -> None:
 
 
 def _out() -> Console:
+    from rich.console import Console  # only for tables: `--json` and empty lists go without
+
     return Console(soft_wrap=True, highlight=False)
 
 
@@ -134,6 +140,8 @@ def list_command(
 
 
 def _table(records: list[ReviewRecord]) -> Table:
+    from rich.table import Table
+
     table = Table("id", "priority", "status", "queued", "red flags", "telegram id", "claimed by")
     for r in records:
         table.add_row(
@@ -248,6 +256,8 @@ def audit_command(item_id: ItemId, db: Db = None) -> None:
     """Show the audit trail of one item: who did what, when."""
     with review_service(db) as (_, services), services.database.transaction() as tx:
         events = queue.audit_events(tx, review_item_id=item_id)
+    from rich.table import Table
+
     table = Table("when", "who", "what", "detail")
     for e in events:
         table.add_row(timestamp(e.at), e.actor, e.action, e.detail or "")

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.helpers import create_deep_linked_url
 
-from flows.engine.records.record import ReviewRecord, priority_words
-from flows.engine.records.summary import timestamp
+from flows.engine.records.record import ReviewRecord, priority_words, timestamp
 
 BUTTON_LABELS = {"claim": "Claim", "done": "Reviewed", "full": "Full answers", "open": "Open"}
 BUTTON_PATTERN = r"^r:(claim|done|full):(\d+)$"

@@ -13,16 +13,18 @@ is created then too, or refreshed when the person has been here before.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from flows.engine.conversation.state import IntakeState
 from flows.engine.conversation.values import Inbound
-from flows.engine.format.model import Flow
 from storage import intakes
 from storage.sealing import Sealer
 from storage.tables import IntakeSession, Patient, utcnow
+
+if TYPE_CHECKING:
+    from flows.engine.format.model import Flow
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,18 +12,20 @@ The exception tree (messages name ids and statuses only, never patient data):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from flows.engine.format.model import Flow
 from flows.engine.records.record import RaisedFlag, ReviewRecord
 from flows.intake.sessions import session_answers
 from storage import queue
 from storage.sealing import Sealer
 from storage.tables import IntakeSession, ReviewItem
 
-FlowLookup = Callable[[str, int], Flow]
+if TYPE_CHECKING:
+    from flows.engine.format.model import Flow
+
+FlowLookup = Callable[[str, int], "Flow"]
 """Finds the flow definition of a (flow id, version), stored or active."""
 
 

@@ -17,13 +17,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from flows.engine.format.model import Flow
 from flows.engine.records.export import csv_rows, export_record, write_csv
 from flows.engine.records.record import ReviewRecord
-from flows.engine.records.summary import render_full_answers, render_summary
 from flows.review.denials import DenialLimiter
 from flows.review.records import (
     BadFormat,
@@ -38,6 +37,9 @@ from flows.review.records import (
 from storage import messages, queue
 from storage.database import Database
 from storage.tables import ReviewItem
+
+if TYPE_CHECKING:
+    from flows.engine.format.model import Flow
 
 EXPORT_FORMATS = ("json", "csv", "fhir")
 BULK_FORMATS = ("json", "csv")
@@ -98,6 +100,8 @@ class ReviewService:
 
     def show(self, actor: str, item_id: int) -> ItemView:
         """One item with its summary and full answers (audited as a view)."""
+        from flows.engine.records.summary import render_full_answers, render_summary
+
         with self.database.transaction() as tx:
             item = load_item(tx, item_id)
             record, flow, answers = self._read(tx, item)

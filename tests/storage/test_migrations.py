@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.database import Database
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import current_revision, head_revision, script_heads, upgrade
 from tests.storage.postgres import fresh_schema, requires_postgres
 
 
@@ -49,6 +49,18 @@ def test_upgrading_twice_changes_nothing(empty_database: Database) -> None:
     upgrade(empty_database)
     upgrade(empty_database)
     assert current_revision(empty_database) == head_revision()
+
+
+def test_the_heads_read_as_text_are_alembics(tmp_path: Path) -> None:
+    """The start-up check's heads (revision files read as text) are Alembic's; a file it
+    cannot read makes the check give way to Alembic."""
+    assert script_heads() == {head_revision()}
+    (tmp_path / "0001_a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "0002_b.py").write_text("revision: str = 'b'\ndown_revision: str | None = 'a'\n")
+    (tmp_path / "0003_c.py").write_text('revision = "c"\ndown_revision = ("a", "b")\n')
+    assert script_heads(tmp_path) == {"c"}
+    (tmp_path / "0004_odd.py").write_text("REVISION = 'd'\n")
+    assert script_heads(tmp_path) == set()
 
 
 def test_the_migrations_match_the_table_models(empty_database: Database) -> None:

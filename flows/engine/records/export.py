@@ -15,10 +15,12 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flows.engine.format.model import Flow
 from flows.engine.records.record import ReviewRecord, answer_text, step_label
+
+if TYPE_CHECKING:
+    from flows.engine.format.model import Flow
 
 CSV_COLUMNS = (
     "item_id",

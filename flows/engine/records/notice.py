@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows.engine.records.record import priority_words
-from flows.engine.records.summary import timestamp
+from flows.engine.records.record import priority_words, timestamp
 
 WITHDRAWN_TEXT = "Review #{id}: withdrawn. The intake's data has been deleted."
 RETRACTED_TEXT = "Withdrawn: the intake's data has been deleted."

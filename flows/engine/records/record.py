@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flows.engine.format.model import (
-    ChoiceAnswer,
-    Flow,
-    MultiAnswer,
-    NumberAnswer,
-    Step,
-)
+if TYPE_CHECKING:  # a record is read without the flow model (`review list` never loads one)
+    from flows.engine.format.model import Flow, Step
 
 PRIORITY_WORDS = {
     "emergency": "EMERGENCY",
@@ -132,8 +127,15 @@ def flag_label(flow: Flow, flag_id: str) -> str:
         return flag_id
 
 
+def timestamp(value: datetime | None) -> str:
+    """A UTC timestamp as a clinician reads it."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
 def answer_text(flow: Flow, step_id: str, value: Any) -> str:
     """One stored answer in words: option labels, units, durations, yes or no."""
+    from flows.engine.format.model import ChoiceAnswer, MultiAnswer, NumberAnswer
+
     step = flow.steps.get(step_id)
     if step is None:
         return _plain(value)

@@ -23,6 +23,7 @@ from flows.engine.records.record import (
     flag_label,
     priority_words,
     step_label,
+    timestamp,
 )
 
 TELEGRAM_LIMIT = 4096
@@ -98,11 +99,6 @@ def _fit(text: str, limit: int) -> int:
         if units > limit:
             return max(1, index)
     return len(text)
-
-
-def timestamp(value: datetime | None) -> str:
-    """A UTC timestamp as a clinician reads it."""
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
 
 
 def _headline(record: ReviewRecord) -> str:
