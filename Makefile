@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.telegram_bench
+	$(BIN)/python -m tests.bench.memory_bench
 
 # Three instances on PostgreSQL (INTAKE_TEST_POSTGRES_URL), 200 patients, killed at random.
 chaos: $(STAMP)

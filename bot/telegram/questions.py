@@ -4,12 +4,14 @@ After a typed answer the question message is edited to show the answer. An edite
 message counts as an answer only when it was sent while the current step was being asked:
 its id is greater than that of the step's *first* question message (a re-ask after a typo sends
 the question again, and the typo, now edited, still answers it). The mapping is held in
-memory, bounded (least recently used chats are forgotten), and lost on restart: a forgotten
+memory, bounded (least recently used chats are forgotten), with each question's text shared
+by every chat it was sent to, and lost on restart: a forgotten
 question simply keeps its buttons, and an edit is then only screened, never taken as an answer.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -46,7 +48,8 @@ class QuestionMemory:
         since = asked.message_id
         if before is not None and asked.step is not None and before.step == asked.step:
             since = min(before.since or before.message_id, since)
-        self._asked[chat_id] = replace(asked, since=since)
+        # patients on the same step share one text (interned): the memory is not per patient
+        self._asked[chat_id] = replace(asked, since=since, text=sys.intern(asked.text))
         self._asked.move_to_end(chat_id)
         if len(self._asked) > self._capacity:
             self._asked.popitem(last=False)
