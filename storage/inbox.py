@@ -24,9 +24,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, and_, delete, func, or_, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -69,21 +81,27 @@ def receive(
 ) -> bool:
     """Keep a received update (chat id and payload already sealed) held by the bot instance
     `owner`; False when it was received before."""
-    statement = (
-        _insert(session)(INBOX)
-        .values(
-            update_id=update_id,
-            chat_hash=chat_hash,
-            chat=chat,
-            payload=payload,
-            status=PENDING,
-            owner=owner,
-            received_at=utcnow(),
-        )
-        .on_conflict_do_nothing()
-        .returning(INBOX.c.update_id)
-    )
-    return session.execute(statement).first() is not None
+    values = {
+        "update_id": update_id,
+        "chat_hash": chat_hash,
+        "chat": chat,
+        "payload": payload,
+        "status": PENDING,
+        "owner": owner,
+        "received_at": utcnow(),
+    }
+    return session.execute(_receive(_dialect(session)), values).first() is not None
+
+
+@cache
+def _receive(dialect: str) -> Any:
+    """The insert of a received update (built once, executed with each update's values)."""
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    return insert(INBOX).on_conflict_do_nothing().returning(INBOX.c.update_id)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def heartbeat(session: Session, *, instance: str) -> None:
@@ -166,17 +184,35 @@ def claim(session: Session, *, update_id: int, chat_hash: int, owner: str | None
     terminal chat) is recorded as done at once.
     """
     now = utcnow()
-    insert = _insert(session)(INBOX).values(
-        update_id=update_id, chat_hash=chat_hash, status=DONE, received_at=now, processed_at=now
-    )
-    statement = insert.on_conflict_do_update(
-        index_elements=[INBOX.c.update_id],
-        set_={"status": APPLIED, "processed_at": now, "payload": None, "owner": owner},
-        where=and_(INBOX.c.status == PENDING, NO_OLDER_PENDING),
-    ).returning(INBOX.c.update_id)
-    if session.execute(statement).first() is not None:
+    values = {
+        "update_id": update_id,
+        "chat_hash": chat_hash,
+        "status": DONE,
+        "received_at": now,
+        "processed_at": now,
+        "claimant": owner,
+    }
+    statement = _claim(_dialect(session))
+    if session.execute(statement, values).first() is not None:
         return Claim.CLAIMED
     return Claim.DEFERRED if status_of(session, update_id=update_id) == PENDING else Claim.DUPLICATE
+
+
+@cache
+def _claim(dialect: str) -> Any:
+    """The claim's upsert (built once: a turn pays only for executing it)."""
+    insert = (sqlite_insert if dialect == "sqlite" else pg_insert)(INBOX)
+    applied = {
+        "status": APPLIED,
+        "processed_at": insert.excluded.processed_at,
+        "payload": None,
+        "owner": bindparam("claimant"),
+    }
+    return insert.on_conflict_do_update(
+        index_elements=[INBOX.c.update_id],
+        set_=applied,
+        where=and_(INBOX.c.status == PENDING, NO_OLDER_PENDING),
+    ).returning(INBOX.c.update_id)
 
 
 def status_of(session: Session, *, update_id: int) -> str | None:

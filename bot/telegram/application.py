@@ -41,7 +41,7 @@ from bot.telegram.delivery import Delivery
 from bot.telegram.errors import error_handler, protect_logs
 from bot.telegram.handlers import PatientHandlers
 from bot.telegram.housekeeping import VITALS, Housekeeping, Vitals
-from bot.telegram.inbox import InboxQueue, InboxStore
+from bot.telegram.inbox import InboxGate, InboxQueue, InboxStore
 from bot.telegram.pacer import Pacer, Rates
 from bot.telegram.processor import ChatSerialProcessor
 from bot.telegram.questions import QuestionMemory
@@ -95,7 +95,9 @@ def build_application(
                 connection_pool_size=running_turns + 4, pool_timeout=POOL_WAIT_SECONDS
             )
         )
-        .get_updates_request(get_updates_request or AiohttpRequest(connection_pool_size=1))
+        .get_updates_request(
+            InboxGate(get_updates_request or AiohttpRequest(connection_pool_size=1), queue)
+        )
     )
     if rates is not None:
         builder = builder.rate_limiter(Pacer(rates))

@@ -1,10 +1,11 @@
 """The durable inbox, bot side: every update is committed before Telegram is told it arrived.
 
 `InboxQueue` is the Application's update queue. Its `put` (what PTB's Updater calls for each
-polled update; the webhook calls `receive` with the raw body) first commits the update to the
-inbox, one `INSERT`, then queues it in memory for the processor. Polling only confirms an
-offset on its next `getUpdates`, after every `put` of the batch returned, and the webhook
-answers 200 only after `receive` returned: a crash or `kill -9` loses nothing.
+polled update; the webhook calls `receive` with the raw body) stages the update; the staged
+updates are committed to the inbox, one `INSERT` each in one transaction, then queued in
+memory for the processor. Polling only confirms an offset on its next `getUpdates`, which
+`InboxGate` sends only after that commit, and the webhook answers 200 only after `receive`
+returned (committed): a crash or `kill -9` loses nothing.
 
 Each row names the instance that queued it (`Settings.instance_name`: host and listening address,
 the same after a restart). Instances beat a heartbeat (`beat`); on start an instance takes
@@ -14,10 +15,10 @@ back its own pending updates and those of instances that stopped beating, and ev
 its name while it runs, which the server drops with the dead process's connection
 (`storage.inbox.names_released`); a live instance with a late heartbeat keeps its rows. An
 update is
-applied at most once whoever holds it (`storage.inbox.claim`). If the database refuses the
-write, the update is queued all the same, marked unsaved: the patient then gets the
-failed-turn reply at once (with the emergency number) rather than silence, and the update is
-not retried.
+applied at most once whoever holds it (`storage.inbox.claim`). Inbox writes run on the
+database's executor, queued with the turns. If the database refuses the write, the update
+is queued all the same, marked unsaved: the patient then gets the failed-turn reply at once
+(with the emergency number) rather than silence, and the update is not retried.
 
 Payloads are sealed with the database's sealer (they hold patients' words) and dropped as soon
 as the update is applied. A row knows its chat by a keyed hash of the chat id; the id itself
@@ -29,20 +30,27 @@ after a restart.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from http import HTTPStatus
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from telegram import Bot, Update
+from telegram._utils.types import ODVInput  # the type PTB's own transports use
+from telegram.request import BaseRequest, RequestData
 
 from bot.telegram.processor import chat_key
 from storage import inbox
 from storage.database import Database
 
 _LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 SWEEP_SECONDS = 1.0  # how often the heartbeat is written and dead instances' updates adopted
 DEAD_AFTER = timedelta(seconds=30)  # an instance not seen for this long has died
 RETRY_SECONDS = 1.0  # a deferred update given up by the processor is queued again after this
@@ -99,22 +107,29 @@ class InboxStore:
 
     def keep(self, update: Update, raw: bytes | None = None) -> Received:
         """Commit a received update (the raw webhook body when there is one)."""
-        payload = raw.decode() if raw is not None else update.to_json()
+        return self.keep_all([(update, raw)])[0]
+
+    def keep_all(self, received: list[tuple[Update, bytes | None]]) -> list[Received]:
+        """Commit received updates in one transaction; what each one found, in order."""
         sealer = self.database.sealer
-        sealed = sealer.seal(payload)
-        chat = chat_key(update) or 0
+        found = []
         with self.database.transaction() as tx:
-            if inbox.receive(
-                tx,
-                update_id=update.update_id,
-                chat_hash=sealer.lookup_hash(chat),
-                chat=sealer.seal(str(chat)),
-                payload=sealed,
-                owner=self.instance,
-            ):
-                return Received.NEW
-            status = inbox.status_of(tx, update_id=update.update_id)
-        return Received.PENDING if status == inbox.PENDING else Received.SEEN
+            for update, raw in received:
+                payload = raw.decode() if raw is not None else update.to_json()
+                chat = chat_key(update) or 0
+                if inbox.receive(
+                    tx,
+                    update_id=update.update_id,
+                    chat_hash=sealer.lookup_hash(chat),
+                    chat=sealer.seal(str(chat)),
+                    payload=sealer.seal(payload),
+                    owner=self.instance,
+                ):
+                    found.append(Received.NEW)
+                    continue
+                status = inbox.status_of(tx, update_id=update.update_id)
+                found.append(Received.PENDING if status == inbox.PENDING else Received.SEEN)
+        return found
 
     def beat(self, *, wait: float = 0.0) -> None:
         """Record that this instance is alive (and hold its name, waiting up to `wait`)."""
@@ -207,7 +222,12 @@ class InboxStore:
 
 
 class InboxQueue(asyncio.Queue[object]):
-    """The Application's update queue, committing each update before it is acknowledged."""
+    """The Application's update queue, committing each update before it is acknowledged.
+
+    Updates put in one go (a `getUpdates` batch, webhook posts arriving together) are committed
+    together, in one transaction on the database's executor; the next `getUpdates` (which
+    acknowledges them) waits for that commit (`InboxGate`), as does `join`.
+    """
 
     def __init__(self, store: InboxStore) -> None:
         super().__init__()
@@ -219,35 +239,92 @@ class InboxQueue(asyncio.Queue[object]):
         self.replied: list[int] = []  # applied updates whose replies went out, to record
         self.noted = asyncio.Event()  # set when `replied` gained an update
         self.write_failures = 0
+        self._staged: list[tuple[Update, bytes | None, asyncio.Future[Received] | None]] = []
+        self._committing: asyncio.Task[None] | None = None
+        self.polled: dict[int, bytes] = {}  # the last poll's updates as Telegram sent them
 
     def bind(self, bot: Bot) -> None:
         """The bot that updates read back from the database belong to."""
         self.bot = bot
 
     async def put(self, item: object) -> None:
-        """Commit an update, then queue it; other items (PTB's stop signal) pass through."""
+        """Stage an update for the next commit, then queue it; other items (PTB's stop signal)
+        pass through once the staged updates are queued."""
         if isinstance(item, Update):
-            await self.receive(item)
+            if item.update_id not in self.queued:
+                self._stage(item, self.polled.pop(item.update_id, None), None)
         else:
+            await self.committed()
             await super().put(item)
 
     async def receive(self, update: Update, raw: bytes | None = None) -> Received:
         """Commit `update` to the inbox and queue it unless it was applied before."""
         if update.update_id in self.queued:
             return Received.PENDING
+        found: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
+        self._stage(update, raw, found)
+        return await found
+
+    def remember_poll(self, body: bytes) -> None:
+        """Keep a poll's updates as sent (stored as they are, not serialised again by PTB)."""
         try:
-            found = await asyncio.to_thread(self.store.keep, update, raw)
+            result = json.loads(body)["result"]
+            self.polled = {item["update_id"]: json.dumps(item).encode() for item in result}
+        except (ValueError, TypeError, KeyError):
+            self.polled = {}  # PTB reports the error; `put` then stores PTB's own JSON
+
+    async def committed(self) -> None:
+        """Wait until every staged update is committed (or refused) and queued."""
+        while self._committing is not None:
+            await asyncio.shield(self._committing)
+
+    async def join(self) -> None:
+        """Wait until every update put is committed and handled."""
+        await self.committed()
+        await super().join()
+
+    def _stage(
+        self, update: Update, raw: bytes | None, found: asyncio.Future[Received] | None
+    ) -> None:
+        self.queued.add(update.update_id)  # a repeat before the commit is pending already
+        self._staged.append((update, raw, found))
+        if self._committing is None:
+            self._committing = asyncio.get_running_loop().create_task(self._commit())
+
+    async def _commit(self) -> None:
+        """Commit the staged updates in one transaction, then queue the ones to apply."""
+        try:
+            while self._staged:
+                batch, self._staged = self._staged, []
+                results = await self._keep([(update, raw) for update, raw, _ in batch])
+                for (update, _, found), result in zip(batch, results, strict=True):
+                    if result is Received.SEEN:
+                        self.queued.discard(update.update_id)
+                    else:
+                        super().put_nowait(update)
+                    if found is not None and not found.done():
+                        found.set_result(result)
+        finally:
+            self._committing = None
+
+    async def _keep(self, received: list[tuple[Update, bytes | None]]) -> list[Received]:
+        try:
+            return await self._on_database(self.store.keep_all, received)
         except Exception as exc:
-            _LOG.error(
-                "inbox.write_failed update_id=%s error=%s", update.update_id, type(exc).__name__
-            )
-            self.write_failures += 1
-            self.unsaved.add(update.update_id)
-            found = Received.UNSAVED
-        if found is not Received.SEEN:
-            self.queued.add(update.update_id)
-            super().put_nowait(update)
-        return found
+            for update, _ in received:
+                _LOG.error(
+                    "inbox.write_failed update_id=%s error=%s", update.update_id, type(exc).__name__
+                )
+                self.write_failures += 1
+                self.unsaved.add(update.update_id)
+            return [Received.UNSAVED] * len(received)
+
+    async def _on_database(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking inbox work on the database's executor (its writes queue with turns)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.store.database.workers, functools.partial(work, *args, **kwargs)
+        )
 
     async def resume(self, *, own: bool = False) -> int:
         """Queue the pending updates of dead instances (with `own`, ours too); how many."""
@@ -272,13 +349,13 @@ class InboxQueue(asyncio.Queue[object]):
     async def older_than(self, update: Update) -> list[Update]:
         """The chat's pending updates older than `update`, oldest first."""
         assert self.bot is not None
-        return await asyncio.to_thread(self.store.pending_before, update, self.bot)
+        return await self._on_database(self.store.pending_before, update, self.bot)
 
     async def close(self, update_id: int, *, failed: bool) -> None:
         """Close an update no turn claimed; if the database refuses, it stays pending (this
         process does not take it again; after a restart it is applied again)."""
         try:
-            await asyncio.to_thread(self.store.finish, update_id, failed=failed)
+            await self._on_database(self.store.finish, update_id, failed=failed)
         except Exception as exc:
             _LOG.error("inbox.close_failed update_id=%s error=%s", update_id, type(exc).__name__)
             if len(self.stuck) > STUCK_LIMIT:
@@ -296,7 +373,7 @@ class InboxQueue(asyncio.Queue[object]):
         replied, self.replied = self.replied, []
         if replied:
             try:
-                await asyncio.to_thread(self.store.delivered, replied)
+                await self._on_database(self.store.delivered, replied)
             except Exception:
                 self.replied.extend(replied)  # next time
                 raise
@@ -313,3 +390,44 @@ class InboxQueue(asyncio.Queue[object]):
         """Forget an update the processor is done with."""
         self.queued.discard(update_id)
         self.unsaved.discard(update_id)
+
+
+class InboxGate(BaseRequest):
+    """The `getUpdates` transport: a poll (which acknowledges the updates before it) is sent
+    only once the inbox has committed them."""
+
+    def __init__(self, request: BaseRequest, queue: InboxQueue) -> None:
+        self.request = request
+        self.queue = queue
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The wrapped transport's read timeout."""
+        return self.request.read_timeout
+
+    async def initialize(self) -> None:
+        """Open the wrapped transport."""
+        await self.request.initialize()
+
+    async def shutdown(self) -> None:
+        """Close the wrapped transport."""
+        await self.request.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Wait for the inbox's commit, then send the request; keep the updates it returns."""
+        await self.queue.committed()
+        status, body = await self.request.do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if status == HTTPStatus.OK:
+            self.queue.remember_poll(body)
+        return status, body
