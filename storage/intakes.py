@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.sealing import Sealer
@@ -30,19 +33,40 @@ def find_current(
     session: Session, *, hashes: Sequence[int], for_update: bool = False
 ) -> tuple[Patient | None, IntakeSession | None]:
     """The patient and their newest session in one query (the session locked when asked)."""
-    query = (
-        select(Patient, IntakeSession)
-        .join(IntakeSession, col(IntakeSession.patient_id) == col(Patient.id))
-        .where(col(Patient.telegram_id_hash).in_(hashes))
-        .order_by(col(IntakeSession.id).desc())
-        .limit(1)
-    )
-    if for_update:
-        query = query.with_for_update(of=IntakeSession)
-    row = session.exec(query).first()
+    row = session.exec(_current(for_update), params={"hashes": list(hashes)}).first()
     if row is not None:
         return row[0], row[1]
     return find_patient(session, hashes=hashes), None
+
+
+@cache
+def _current(for_update: bool) -> Any:
+    """The query of `find_current` (built once: a turn pays only for running it)."""
+    query = (
+        select(Patient, IntakeSession)
+        .join(IntakeSession, col(IntakeSession.patient_id) == col(Patient.id))
+        .where(col(Patient.telegram_id_hash).in_(bindparam("hashes", expanding=True)))
+        .order_by(col(IntakeSession.id).desc())
+        .limit(1)
+    )
+    return query.with_for_update(of=IntakeSession) if for_update else query
+
+
+def save_session(session: Session, *, record: IntakeSession, values: dict[str, Any]) -> None:
+    """Write columns of a stored session in one `UPDATE` (no unit-of-work flush); the loaded
+    object then holds them as stored."""
+    names = tuple(sorted(values))
+    params = {f"new_{name}": value for name, value in values.items()}
+    session.execute(_session_update(names), {"row_id": record.id, **params})
+    for name, value in values.items():
+        set_committed_value(record, name, value)
+
+
+@cache
+def _session_update(names: tuple[str, ...]) -> Any:
+    table = IntakeSession.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
+    changes: dict[str, Any] = {name: bindparam(f"new_{name}") for name in names}
+    return update(table).where(table.c.id == bindparam("row_id")).values(changes)
 
 
 def find_patient(session: Session, *, hashes: Sequence[int]) -> Patient | None:

@@ -333,14 +333,17 @@ class IntakeService:
         record, state = ctx.record, ctx.state
         assert record is not None
         sealer = self.database.sealer
-        record.status = state.status
-        record.state = seal_state(state, ctx.source, sealer, progress=ctx.progress.to_record())
-        record.step_key = sealer.step_key(state.step)
-        record.updated_at = utcnow()
+        now, ending = utcnow(), state.ended and record.ended_at is None
+        values = {
+            "status": state.status,
+            "state": seal_state(state, ctx.source, sealer, progress=ctx.progress.to_record()),
+            "step_key": sealer.step_key(state.step),
+            "updated_at": now,
+            **({"ended_at": now} if ending else {}),
+        }
+        intakes.save_session(ctx.tx, record=record, values=values)
         self._keep_language(ctx)
-        ctx.tx.add(record)
-        if state.ended and record.ended_at is None:
-            record.ended_at = record.updated_at
+        if ending:
             self._finish(ctx)
         elif not state.ended and QUEUED_AT_ONCE & _new_levels(ctx):
             self._refer(ctx)  # the patient was told to get help today: clinicians hear of it now
