@@ -10,6 +10,8 @@ from flows.engine.conversation.values import Action, ActionKind, Inbound, Profil
 BUTTON_KINDS = {
     ButtonAction.CHOOSE: ActionKind.CHOOSE,
     ButtonAction.TOGGLE: ActionKind.TOGGLE,
+    ButtonAction.SELECT: ActionKind.SELECT,
+    ButtonAction.CLEAR: ActionKind.CLEAR,
     ButtonAction.DONE: ActionKind.DONE,
     ButtonAction.BACK: ActionKind.BACK,
     ButtonAction.SKIP: ActionKind.SKIP,

@@ -2,9 +2,11 @@
 
 Every option of a prompt becomes a button whose callback data is the compact payload of
 `flows.engine.conversation.buttons` (session, step index, option index; never text).
-Multi-select options toggle and show a check mark when selected, with a Done button under them;
-0-10 scales are a grid of two rows; Back and Skip share the last row. Labels of Back, Skip and
-Done come from the flow's messages via `Labels`, so no patient-facing word lives here.
+Multi-select options tick or untick as shown (so a double tap, or a press on an older copy of
+the question, never undoes a choice) and show a check mark when selected, with a Done button
+under them; 0-10 scales are a grid of two rows; Back and Skip share the last row. Labels of
+Back, Skip and Done come from the flow's messages via `Labels`, so no patient-facing word
+lives here.
 """
 
 from __future__ import annotations
@@ -83,7 +85,14 @@ def _option_rows(
 ) -> list[list[InlineKeyboardButton]]:
     action = _option_action(prompt)
     buttons = [
-        _button(_choice_label(choice, prompt.multi), action, session_id, step, index, language)
+        _button(
+            _choice_label(choice, prompt.multi),
+            _multi_action(choice) if prompt.multi else action,
+            session_id,
+            step,
+            index,
+            language,
+        )
         for index, choice in enumerate(prompt.choices)
     ]
     if prompt.answer_kind == "scale":
@@ -93,9 +102,13 @@ def _option_rows(
     return _chunks(buttons, 1)
 
 
+def _multi_action(choice: Choice) -> ButtonAction:
+    """A multi-select option ticks or unticks, as shown: pressing it twice, or pressing an
+    older copy of the question, never undoes what the patient meant."""
+    return ButtonAction.CLEAR if choice.selected else ButtonAction.SELECT
+
+
 def _option_action(prompt: Prompt) -> ButtonAction:
-    if prompt.multi:
-        return ButtonAction.TOGGLE
     if prompt.answer_kind == "confirm":
         return ButtonAction.CONFIRM
     if prompt.answer_kind == "language":

@@ -135,7 +135,13 @@ class SimulatedPatient:
         return [o.value for o in getattr(spec, "options", [])]
 
     def _option_buttons(self, question: Sent) -> list[tuple[str, str]]:
-        options = (ButtonAction.CHOOSE, ButtonAction.TOGGLE, ButtonAction.CONFIRM)
+        options = (
+            ButtonAction.CHOOSE,
+            ButtonAction.TOGGLE,
+            ButtonAction.SELECT,
+            ButtonAction.CLEAR,
+            ButtonAction.CONFIRM,
+        )
         return [(label, data) for label, data in question.buttons if _action(data) in options]
 
     def _press_value(self, question: Sent, step_id: str, value: str) -> Move:

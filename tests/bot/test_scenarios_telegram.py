@@ -29,7 +29,7 @@ FIRST_USER = 70_000
 RUNS = bundled_report().runs
 BUTTONS = {
     "press": ButtonAction.CHOOSE,
-    "toggle": ButtonAction.TOGGLE,
+    "toggle": ButtonAction.SELECT,  # scenarios tick options
     "done": ButtonAction.DONE,
     "confirm": ButtonAction.CONFIRM,
     "/skip": ButtonAction.SKIP,

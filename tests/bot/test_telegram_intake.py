@@ -75,6 +75,29 @@ async def test_multi_select_marks_toggle_in_place(telegram_bot: RunningBot) -> N
     assert bot.fake.sent[question.message_id].buttons[0][0] == f"✅ {first_label}"
 
 
+async def test_a_second_press_of_an_option_as_first_shown_keeps_it_ticked(
+    telegram_bot: RunningBot,
+) -> None:
+    """A double tap, or a tap on an older copy of the question, sends the option as it was
+    shown (unticked) twice: it stays ticked; the ticked button then unticks it."""
+    bot = telegram_bot
+    await bot.say(PATIENT, "/start")
+    await bot.tap(PATIENT, "I agree")
+    await bot.say(PATIENT, "40")
+    await bot.tap(PATIENT, "Male")
+    question = bot.last(PATIENT)
+    label, as_shown = question.buttons[0]
+    for _ in range(2):
+        bot.fake.press(PATIENT, question.message_id, as_shown)
+        await bot.settle()
+
+    ticked = bot.fake.sent[question.message_id].buttons[0]
+    assert ticked[0] == f"✅ {label}"
+    bot.fake.press(PATIENT, question.message_id, ticked[1])  # the ticked button unticks
+    await bot.settle()
+    assert bot.fake.sent[question.message_id].buttons[0][0] == label
+
+
 async def test_scale_questions_show_a_two_row_grid(telegram_bot: RunningBot) -> None:
     """A 0-10 question has its eleven numbers on two rows, then Back."""
     bot = telegram_bot

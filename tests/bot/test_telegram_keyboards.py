@@ -22,8 +22,8 @@ def question(**fields: object) -> Prompt:
     return Prompt(text="Q?", kind=PromptKind.QUESTION, step="s", step_index=3, **fields)  # type: ignore[arg-type]
 
 
-def test_multi_select_toggles_show_check_marks_then_done() -> None:
-    """Selected options carry a check mark; Done follows; payloads are TOGGLE then DONE."""
+def test_multi_select_options_tick_or_untick_as_shown_then_done() -> None:
+    """Selected options carry a check mark and untick; the others tick; Done follows."""
     prompt = question(
         answer_kind="multi",
         multi=True,
@@ -33,7 +33,12 @@ def test_multi_select_toggles_show_check_marks_then_done() -> None:
 
     assert [label for row in got for label, _ in row] == ["✅ Bloating", "Pain", "None", "Done"]
     actions = [decode(data) for row in got for _, data in row]
-    assert [a.action for a in actions if a] == [ButtonAction.TOGGLE] * 3 + [ButtonAction.DONE]
+    assert [a.action for a in actions if a] == [
+        ButtonAction.CLEAR,
+        ButtonAction.SELECT,
+        ButtonAction.SELECT,
+        ButtonAction.DONE,
+    ]
     assert {(a.session_id, a.step_index) for a in actions if a} == {(42, 3)}
 
 

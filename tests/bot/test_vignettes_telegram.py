@@ -64,7 +64,7 @@ SETTLE_SECONDS = 60.0
 ANSWERED = f"\n\n{ANSWER_MARK}"
 BUTTONS = {
     ActionKind.CHOOSE: ButtonAction.CHOOSE,
-    ActionKind.TOGGLE: ButtonAction.TOGGLE,
+    ActionKind.TOGGLE: ButtonAction.SELECT,  # stories tick options
     ActionKind.CONFIRM: ButtonAction.CONFIRM,
     ActionKind.DONE: ButtonAction.DONE,
 }

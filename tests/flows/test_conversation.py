@@ -144,6 +144,32 @@ def test_multi_toggles_with_an_exclusive_none(small: Conversation) -> None:
     assert chat.state.step == "severity"
 
 
+def test_multi_ticks_and_unticks_as_shown_so_a_second_press_changes_nothing(
+    small: Conversation,
+) -> None:
+    """A tick pressed twice (a double tap, or an older copy of the question) stays ticked; an
+    untick pressed twice stays unticked; 'none' stays exclusive."""
+    chat = EngineChat(small)
+    chat.say("agree", "40")
+    chat.press(0, ActionKind.SELECT)
+    out = chat.press(0, ActionKind.SELECT)
+    assert chat.state.selection == ["bloating"]
+    assert out.refresh
+    assert [c.selected for c in out.prompts[0].choices] == [True, False, False]
+    chat.press(1, ActionKind.CLEAR)  # an untick of an option that is not ticked
+    assert chat.state.selection == ["bloating"]
+    chat.press(0, ActionKind.CLEAR)
+    chat.press(0, ActionKind.CLEAR)
+    assert chat.state.selection == []
+    chat.press(1, ActionKind.SELECT)
+    chat.press(2, ActionKind.SELECT)
+    assert chat.state.selection == ["none"]
+    chat.press(2, ActionKind.SELECT)
+    assert chat.state.selection == ["none"]
+    chat.done()
+    assert chat.state.answers["symptoms"] == ["none"]
+
+
 def test_skip_only_on_optional_steps(small: Conversation) -> None:
     """Skip on a required step is stale and changes nothing; on an optional one it moves on."""
     chat = at_diet(small)

@@ -22,7 +22,9 @@ class ButtonAction(StrEnum):
     """What a button does; one letter on the wire."""
 
     CHOOSE = "c"
-    TOGGLE = "t"
+    TOGGLE = "t"  # flips a multi-select option (still read on keyboards sent by older versions)
+    SELECT = "p"  # ticks an unticked multi-select option; a second press changes nothing
+    CLEAR = "u"  # unticks a ticked one; a second press changes nothing
     DONE = "d"
     BACK = "b"
     SKIP = "s"

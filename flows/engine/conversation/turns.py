@@ -36,7 +36,13 @@ from flows.engine.conversation.state import (
     DECLINED,
     IntakeState,
 )
-from flows.engine.conversation.values import Action, ActionKind, Prompt, PromptKind
+from flows.engine.conversation.values import (
+    MULTI_PRESSES,
+    Action,
+    ActionKind,
+    Prompt,
+    PromptKind,
+)
 from flows.engine.format.conditions import holds
 from flows.engine.format.model import Flow, MultiAnswer, Step, YesNoAnswer
 from flows.engine.safety.flags import RuleBook
@@ -289,8 +295,8 @@ class Conversation:
                 self._edit(state, value, ui, out)
             else:
                 self._review_choice(state, value, ui, out)
-        elif isinstance(spec, MultiAnswer) and kind == ActionKind.TOGGLE:
-            state.selection = _toggle(state.selection, value, spec.none)
+        elif isinstance(spec, MultiAnswer) and kind in MULTI_PRESSES:
+            state.selection = _pick(state.selection, value, spec.none, kind)
             out.prompts.append(ui.question(state))
             out.refresh = True
         elif isinstance(spec, MultiAnswer) and kind == ActionKind.DONE:
@@ -407,6 +413,15 @@ class Conversation:
 class _Opt:
     value: str
     label: str
+
+
+def _pick(selection: list[str], value: str, none: str | None, kind: ActionKind) -> list[str]:
+    """The selection after a multi-select press: a tick or untick that is already so (a
+    double tap, or a press on an older copy of the question) changes nothing."""
+    ticked = value in selection
+    if (kind == ActionKind.SELECT and ticked) or (kind == ActionKind.CLEAR and not ticked):
+        return selection
+    return _toggle(selection, value, none)
 
 
 def _toggle(selection: list[str], value: str, none: str | None) -> list[str]:

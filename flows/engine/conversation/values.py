@@ -55,6 +55,8 @@ class ActionKind(StrEnum):
     TEXT = "text"  # typed text (also an edited message that answers the current step)
     CHOOSE = "choose"  # pressed an option button
     TOGGLE = "toggle"  # pressed a multi-select option (selects or clears it)
+    SELECT = "select"  # pressed an unticked multi-select option: ticks it (again: no change)
+    CLEAR = "clear"  # pressed a ticked multi-select option: unticks it (again: no change)
     DONE = "done"  # pressed Done on a multi-select
     BACK = "back"
     SKIP = "skip"
@@ -68,8 +70,17 @@ class ActionKind(StrEnum):
 
 
 BUTTON_KINDS = frozenset(
-    {ActionKind.CHOOSE, ActionKind.TOGGLE, ActionKind.DONE, ActionKind.SKIP, ActionKind.CONFIRM}
+    {
+        ActionKind.CHOOSE,
+        ActionKind.TOGGLE,
+        ActionKind.SELECT,
+        ActionKind.CLEAR,
+        ActionKind.DONE,
+        ActionKind.SKIP,
+        ActionKind.CONFIRM,
+    }
 )
+MULTI_PRESSES = frozenset({ActionKind.TOGGLE, ActionKind.SELECT, ActionKind.CLEAR})
 
 
 @dataclass(frozen=True, slots=True)
