@@ -139,6 +139,20 @@ def run_crowd(conn: Connection, patients: int, echo_messages: int, flow: Flow | 
     asyncio.run(_serve(conn, patients, echo_messages, flow))
 
 
+async def settle_crowd(crowd: Crowd, fake: FakeBotApi) -> bool:
+    """Wait until the crowd is done; False (the stall described) if the bot makes no Bot API
+    call for `STALL_SECONDS`."""
+    while not crowd.done.is_set():
+        calls = len(fake.calls)
+        try:
+            await asyncio.wait_for(crowd.done.wait(), STALL_SECONDS)
+        except TimeoutError:
+            if len(fake.calls) == calls:
+                crowd.describe_stall()
+                return False
+    return True
+
+
 async def _serve(conn: Connection, patients: int, echo_messages: int, flow: Flow | None) -> None:
     fake = FakeBotApi()
     await fake.start()
@@ -147,14 +161,7 @@ async def _serve(conn: Connection, patients: int, echo_messages: int, flow: Flow
     await loop.run_in_executor(None, conn.recv)  # "go": the bot is polling
     crowd = Crowd(fake, patients, flow, echo_messages)
     crowd.begin()
-    while not crowd.done.is_set():
-        calls = len(fake.calls)
-        try:
-            await asyncio.wait_for(crowd.done.wait(), STALL_SECONDS)
-        except TimeoutError:
-            if len(fake.calls) == calls:
-                crowd.describe_stall()
-                break
+    await settle_crowd(crowd, fake)
     conn.send(crowd.report())
     await loop.run_in_executor(None, conn.recv)  # the bot has stopped
     await fake.stop()

@@ -24,8 +24,6 @@ import json
 import multiprocessing
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -37,8 +35,8 @@ from bot.composition import build_services
 from bot.settings import Settings
 from flows.engine.format.model import Flow
 from storage.sealing import new_key
-from tests.bench.crowd import BOOKING_MARKER, FIRST_USER, STALL_SECONDS, Crowd
-from tests.bench.telegram_bench import intake_app, remember_missing_sniffio
+from tests.bench.crowd import BOOKING_MARKER, FIRST_USER, Crowd, settle_crowd
+from tests.bench.telegram_bench import fresh_runs, intake_app, remember_missing_sniffio
 from tests.bot.fake_bot_api import TOKEN, FakeBotApi
 from tests.bot.simulated_patient import SimulatedPatient
 
@@ -87,21 +85,9 @@ async def _serve(conn: Connection, flow: Flow, moves: int) -> None:
     crowd = HaltingCrowd(fake, flow, moves)
     while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
         crowd.grow(int(command[1]))
-        stalled = not await _settled(crowd, fake)
+        stalled = not await settle_crowd(crowd, fake)
         conn.send({"settled": len(crowd.finished), "stalled": stalled})
     await fake.stop()
-
-
-async def _settled(crowd: HaltingCrowd, fake: FakeBotApi) -> bool:
-    while not crowd.done.is_set():
-        calls = len(fake.calls)
-        try:
-            await asyncio.wait_for(crowd.done.wait(), STALL_SECONDS)
-        except TimeoutError:
-            if len(fake.calls) == calls:
-                crowd.describe_stall()
-                return False
-    return True
 
 
 def rss_kib() -> int:
@@ -225,14 +211,9 @@ def run(sizes: tuple[int, ...], moves: int, trace: bool, key: str | None) -> dic
 def repeat(runs: int, arguments: list[str]) -> None:
     """Run the measurement `runs` times in fresh processes; print the slopes' median and spread."""
     slopes: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in range(runs):
-            print(f"--- run {n + 1} of {runs}", flush=True)
-            out = Path(tmp) / f"run{n}.json"
-            command = [sys.executable, "-m", "tests.bench.memory_bench", *arguments]
-            subprocess.run([*command, "--runs", "1", "--figures", str(out)], check=True)
-            for name, value in json.loads(out.read_text()).items():
-                slopes.setdefault(name, []).append(value)
+    for figures in fresh_runs("tests.bench.memory_bench", runs, arguments):
+        for name, value in figures.items():
+            slopes.setdefault(name, []).append(value)
     print(f"--- {runs} runs: KiB per active session, median (min-max)")
     for name, values in slopes.items():
         values.sort()

@@ -213,16 +213,22 @@ async def bench(patients: int, database: str | None, key: str | None) -> Report:
     }
 
 
-def repeat(runs: int, arguments: list[str]) -> None:
-    """Run the benchmark `runs` times in fresh processes; print each figure's median and spread."""
+def fresh_runs(module: str, runs: int, arguments: list[str]) -> list[Report]:
+    """Run benchmark `module` `runs` times, each in a fresh process; each run's figures."""
     figures: list[Report] = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(runs):
             print(f"--- run {run + 1} of {runs}", flush=True)
             out = Path(tmp) / f"run{run}.json"
-            command = [sys.executable, "-m", "tests.bench.telegram_bench", *arguments]
+            command = [sys.executable, "-m", module, *arguments]
             subprocess.run([*command, "--runs", "1", "--figures", str(out)], check=True)
             figures.append(json.loads(out.read_text()))
+    return figures
+
+
+def repeat(runs: int, arguments: list[str]) -> None:
+    """Run the benchmark `runs` times in fresh processes; print each figure's median and spread."""
+    figures = fresh_runs("tests.bench.telegram_bench", runs, arguments)
     print(f"--- {runs} runs: median (min-max)")
     for key in figures[0]:
         values = sorted(f[key] for f in figures)
