@@ -265,13 +265,19 @@ class InboxQueue(asyncio.Queue[object]):
         self._stage(update, raw, found)
         return await found
 
-    def remember_poll(self, body: bytes) -> None:
-        """Keep a poll's updates as sent (stored as they are, not serialised again by PTB)."""
+    def remember_poll(self, body: bytes) -> dict[str, Any] | None:
+        """Keep a poll's updates as sent (stored as they are, not serialised again by PTB);
+        the parsed body, pressed keyboards left out, for PTB (see `InboxGate`)."""
         try:
-            result = json.loads(body)["result"]
+            parsed = json.loads(body)
+            result = parsed["result"]
             self.polled = {item["update_id"]: json.dumps(item).encode() for item in result}
         except (ValueError, TypeError, KeyError):
             self.polled = {}  # PTB reports the error; `put` then stores PTB's own JSON
+            return None
+        for item in result:
+            drop_pressed_keyboard(item)
+        return dict(parsed)
 
     async def committed(self) -> None:
         """Wait until every staged update is committed (or refused) and queued."""
@@ -392,13 +398,27 @@ class InboxQueue(asyncio.Queue[object]):
         self.unsaved.discard(update_id)
 
 
+def drop_pressed_keyboard(update: dict[str, Any]) -> None:
+    """Leave out the keyboard of the message whose button was pressed (in place).
+
+    Telegram sends the whole keyboard back with every press; nothing reads it (a turn knows its
+    question), and building its buttons as PTB objects cost more than the rest of the update.
+    """
+    query = update.get("callback_query")
+    message = query.get("message") if isinstance(query, dict) else None
+    if isinstance(message, dict):
+        message.pop("reply_markup", None)
+
+
 class InboxGate(BaseRequest):
     """The `getUpdates` transport: a poll (which acknowledges the updates before it) is sent
-    only once the inbox has committed them."""
+    only once the inbox has committed them. The poll's body is parsed once, for the inbox and
+    for PTB."""
 
     def __init__(self, request: BaseRequest, queue: InboxQueue) -> None:
         self.request = request
         self.queue = queue
+        self._parsed: tuple[bytes, dict[str, Any] | None] = (b"", None)
 
     @property
     def read_timeout(self) -> float | None:
@@ -429,5 +449,13 @@ class InboxGate(BaseRequest):
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
         if status == HTTPStatus.OK:
-            self.queue.remember_poll(body)
+            self._parsed = (body, self.queue.remember_poll(body))
         return status, body
+
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        """The body `do_request` parsed already (PTB parses what it returns), else parse it."""
+        body, parsed = self._parsed
+        self._parsed = (b"", None)
+        if payload is body and parsed is not None:
+            return parsed
+        return BaseRequest.parse_json_payload(payload)

@@ -29,7 +29,7 @@ import tornado.web
 from telegram import Update
 
 from bot.telegram.application import AnyApplication, vitals_of
-from bot.telegram.inbox import InboxQueue
+from bot.telegram.inbox import InboxQueue, drop_pressed_keyboard
 
 _LOG = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
@@ -103,6 +103,7 @@ def _update_of(data: object, app: AnyApplication) -> Update | None:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         _LOG.info("webhook post ignored: not an update")
         return None
+    drop_pressed_keyboard(data)  # the raw body, kept for the inbox, still holds it
     try:
         return Update.de_json(data, app.bot)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

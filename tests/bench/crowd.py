@@ -65,7 +65,8 @@ class Crowd:
         if user in self.finished or user not in self._asked_at:
             return
         if self.flow is None:
-            self._echo_reply(user)
+            if not sent.edits:  # an echo patient waits for a new message, not an edit
+                self._echo_reply(user)
         elif BOOKING_MARKER in sent.text:
             self._record(user)
             self._finish(user)

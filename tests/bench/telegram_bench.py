@@ -6,14 +6,17 @@ each against a fresh fake Bot API on loopback served by a child process (see `cr
 1. the intake bot: `build_application` over the real services and a fresh SQLite file, every
    patient going from /start to the booking link by buttons and typing;
 2. a plain python-telegram-bot echo bot (default `ApplicationBuilder`, one `MessageHandler`),
-   each patient sending as many messages as an intake took on average.
+   each patient sending as many messages as an intake took on average;
+3. the calls-only bot (`calls_only`): the same patients, answered with as many Bot API calls
+   per update as the intake bot made, and nothing else. Its CPU is the floor the intake bot's
+   calls set; the rest of the intake bot's CPU is its own work.
 
-It prints updates per second for both and their ratio, p50 and p99 turn latency, the bot
-process's CPU per update for both bots and their ratio, its peak memory, and its memory growth
-per patient served (fixed costs included: `memory_bench` measures what one more active session
-costs, as a slope across crowd sizes). `--runs N` (default 3) repeats the whole run in N fresh
-processes and ends with the median and the spread (min-max) of each figure: on a shared machine
-one run is noise.
+It prints updates per second for the first two and their ratio, p50 and p99 turn latency,
+the bot process's CPU per update for the three bots and their ratios to the echo bot, its peak
+memory, and its memory growth per patient served (fixed costs included: `memory_bench`
+measures what one more active session costs, as a slope across crowd sizes). `--runs N`
+(default 3) repeats the whole run in N fresh processes and ends with the median and the spread
+(min-max) of each figure: on a shared machine one run is noise.
 Pacing is off in phase 1: the pacer would hold any bot to 30 messages a second, which
 measures Telegram's limits, not the bot's cost. The intake bot runs with an encryption key, as
 Telegram mode requires (`--no-key` leaves it out, to measure what sealing costs).
@@ -46,6 +49,7 @@ from flows.intake.abandonment import IdleSweeper
 from flows.intake.service import IntakeService
 from storage.database import Database
 from storage.sealing import new_key
+from tests.bench.calls_only import calls_only_app
 from tests.bench.crowd import BOOKING_MARKER, run_crowd
 from tests.bot.fake_bot_api import TOKEN
 
@@ -179,21 +183,27 @@ async def bench(patients: int, database: str | None, key: str | None) -> Report:
     assert intake["finished"] == patients, "not every simulated patient finished"
     per_patient = max(1, round(intake["updates"] / patients))
     echoed, _ = await run_phase(echo_app, patients, per_patient, None)
+    intake_calls = intake["api_calls"] / intake["updates"]
+    floor, _ = await run_phase(calls_only_app(intake_calls), patients, per_patient, None)
     intake_rate, intake_line = summarise("intake bot", intake)
     echo_rate, echo_line = summarise("echo bot", echoed)
+    _, floor_line = summarise("calls only", floor)
     sealed = "sealed" if key else "no key"
     finished = intake["finished"]
     print(f"{patients} patients, complete intakes: {finished}, db: {url.split(':')[0]}, {sealed}")
     print(intake_line)
     print(echo_line)
+    print(floor_line)
     print(f"ratio intake/echo: {intake_rate / echo_rate:.2f} (goal >= 0.5)")
     cpu_ratio = cpu_per_update(intake) / cpu_per_update(echoed)
+    floor_ratio = cpu_per_update(floor) / cpu_per_update(echoed)
     print(f"CPU per update, intake/echo: {cpu_ratio:.2f} (goal <= 1.5, aim 1.0)")
-    intake_calls = intake["api_calls"] / intake["updates"]
+    print(f"CPU per update, calls-only/echo: {floor_ratio:.2f} (the floor the calls set)")
     echo_calls = echoed["api_calls"] / echoed["updates"]
+    floor_calls = floor["api_calls"] / floor["updates"]
     print(
         f"Bot API calls per update (besides getUpdates): intake {intake_calls:.2f}, "
-        f"echo {echo_calls:.2f}; calls per second, intake/echo: "
+        f"echo {echo_calls:.2f}, calls only {floor_calls:.2f}; calls per second, intake/echo: "
         f"{intake_rate * intake_calls / (echo_rate * echo_calls):.2f}"
     )
     growth = max(0, peak - baseline)
@@ -206,6 +216,8 @@ async def bench(patients: int, database: str | None, key: str | None) -> Report:
         "intake_cpu_ms": cpu_per_update(intake),
         "echo_cpu_ms": cpu_per_update(echoed),
         "cpu_ratio": cpu_ratio,
+        "floor_cpu_ms": cpu_per_update(floor),
+        "floor_ratio": floor_ratio,
         "intake_rate": intake_rate,
         "echo_rate": echo_rate,
         "intake_p50_ms": 1000 * statistics.median(intake["latencies"]),

@@ -15,7 +15,8 @@ from sqlmodel import col, select
 from telegram import Bot, Update
 
 from bot.composition import Services
-from bot.telegram.inbox import InboxQueue, InboxStore
+from bot.telegram.inbox import InboxGate, InboxQueue, InboxStore
+from bot.telegram.transport import AiohttpRequest
 from storage.tables import InboxUpdate
 from tests.bot.conftest import start_bot, stop_bot
 from tests.bot.fake_bot_api import TOKEN, FakeBotApi
@@ -69,6 +70,39 @@ async def test_polled_updates_are_stored_as_telegram_sent_them(services: Service
         rows = tx.exec(select(InboxUpdate).order_by(col(InboxUpdate.update_id))).all()
     assert [json.loads(sealer.unseal(row.payload or "")) for row in rows] == sent
     assert queue.polled == {}  # taken as they were queued
+
+
+async def test_a_press_is_stored_whole_and_parsed_without_its_keyboard(
+    services: Services,
+) -> None:
+    """The inbox keeps the keyboard Telegram sent back with a press; PTB is spared building it,
+    from the body the inbox already parsed."""
+    queue = InboxQueue(InboxStore(services.database, "poll:1"))
+    gate = InboxGate(AiohttpRequest(), queue)
+    press = _press_update(11, 31_200)
+    body = json.dumps({"ok": True, "result": [press]}).encode()
+    gate._parsed = (body, queue.remember_poll(body))  # what `do_request` does with a poll
+    parsed = gate.parse_json_payload(body)
+    assert "reply_markup" not in parsed["result"][0]["callback_query"]["message"]
+    update = Update.de_json(parsed["result"][0], Bot(TOKEN))
+    assert update.callback_query is not None and update.callback_query.data == "b:1"
+    await queue.put(update)
+    await queue.committed()
+    sealer = services.database.sealer
+    with services.database.reading() as tx:
+        row = tx.exec(select(InboxUpdate)).one()
+    assert json.loads(sealer.unseal(row.payload or "")) == press  # keyboard and all
+    other = json.dumps({"ok": False, "description": "Conflict"}).encode()
+    assert gate.parse_json_payload(other) == {"ok": False, "description": "Conflict"}
+
+
+def _press_update(update_id: int, user: int) -> dict[str, Any]:
+    person = {"id": user, "is_bot": False, "first_name": "P"}
+    question = _text_update(update_id, user)["message"]
+    keyboard = [[{"text": "Yes", "callback_data": "b:1"}], [{"text": "No", "callback_data": "b:2"}]]
+    question["reply_markup"] = {"inline_keyboard": keyboard}
+    query = {"id": "q1", "from": person, "chat_instance": "c", "data": "b:1", "message": question}
+    return {"update_id": update_id, "callback_query": query}
 
 
 def _text_update(update_id: int, user: int) -> dict[str, Any]:
