@@ -20,25 +20,24 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import (
-    Bot,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
+from telegram import Bot, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import BadRequest, Forbidden
 from telegram.warnings import PTBUserWarning
 
-from bot.telegram.keyboards import Labels, answered_text, prompt_keyboard, prompt_text
+from bot.telegram.keyboards import (
+    InlineKeyboard,
+    Labels,
+    answered_text,
+    prompt_keyboard,
+    prompt_text,
+)
 from bot.telegram.questions import Asked, QuestionMemory
 from bot.telegram.service import PatientService
 from flows.engine.conversation.values import Prompt, PromptKind, Turn
 
 _LOG = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096  # UTF-16 code units, as Telegram counts them
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+Markup = InlineKeyboard | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 # `do_api_request` warns that Bot has a method for these; it is called for the raw response.
 RAW_CALLS = r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)'"
 
@@ -95,7 +94,7 @@ class Delivery:
             await self.unreachable(chat_id)
             return None
 
-    async def edit(self, message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def edit(self, message: Message, text: str, markup: InlineKeyboard | None) -> None:
         """Replace a message's text and keyboard; an edit that fails changes nothing."""
         try:
             await self._call(

@@ -7,14 +7,17 @@ the question, never undoes a choice) and show a check mark when selected, with a
 under them; 0-10 scales are a grid of two rows; Back and Skip share the last row. Labels of
 Back, Skip and Done come from the flow's messages via `Labels`, so no patient-facing word
 lives here.
+
+A keyboard is built as the Bot API's JSON (`reply_markup` takes a JSON string), not as
+python-telegram-bot objects: one goes out with nearly every turn, and building and serialising
+`InlineKeyboardButton`s cost ten times as much.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from flows.engine.conversation.buttons import Button, ButtonAction, encode
 from flows.engine.conversation.values import Choice, Prompt
@@ -23,6 +26,8 @@ CHECK = "✅ "
 ANSWER_MARK = "» "
 SCALE_ROW = 6  # 0-5 on the first row, 6-10 on the second
 SHORT_LABEL = 14  # labels up to this length sit two to a row
+InlineKeyboard = str  # an inline keyboard markup, as the Bot API's JSON
+ButtonJSON = dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,7 @@ def prompt_text(prompt: Prompt, labels: Labels) -> str:
 
 def prompt_keyboard(
     prompt: Prompt, session_id: int | None, labels: Labels, language: str | None = None
-) -> InlineKeyboardMarkup | None:
+) -> InlineKeyboard | None:
     """The inline keyboard of a prompt, or None when it has no buttons.
 
     Before consent there is no session yet: its buttons carry session 0 and the language they
@@ -65,14 +70,20 @@ def prompt_keyboard(
         last.append(_button(labels.skip, ButtonAction.SKIP, session_id, step, 0, lang))
     if last:
         rows.append(last)
-    return InlineKeyboardMarkup(rows) if rows else None
+    return _markup(rows) if rows else None
 
 
-def yes_no_keyboard(yes: str, no: str, action: ButtonAction, step: int) -> InlineKeyboardMarkup:
+def yes_no_keyboard(yes: str, no: str, action: ButtonAction, step: int) -> InlineKeyboard:
     """Two buttons on one row: option 0 yes, option 1 no (a transport-level question)."""
-    return InlineKeyboardMarkup(
-        [[_button(yes, action, 0, step, 0), _button(no, action, 0, step, 1)]]
-    )
+    return _markup([[_button(yes, action, 0, step, 0), _button(no, action, 0, step, 1)]])
+
+
+def keyboard_rows(keyboard: InlineKeyboard) -> list[list[tuple[str, str]]]:
+    """(label, callback data) of each button, row by row."""
+    return [
+        [(b["text"], b["callback_data"]) for b in row]
+        for row in json.loads(keyboard)["inline_keyboard"]
+    ]
 
 
 def answered_text(question: str, answer: str) -> str:
@@ -82,7 +93,7 @@ def answered_text(question: str, answer: str) -> str:
 
 def _option_rows(
     prompt: Prompt, session_id: int, step: int, language: str | None
-) -> list[list[InlineKeyboardButton]]:
+) -> list[list[ButtonJSON]]:
     action = _option_action(prompt)
     buttons = [
         _button(
@@ -127,10 +138,13 @@ def _button(
     step: int,
     option: int,
     language: str | None = None,
-) -> InlineKeyboardButton:
-    data = encode(Button(action, session, step, option, language))
-    return InlineKeyboardButton(label, callback_data=data)
+) -> ButtonJSON:
+    return {"text": label, "callback_data": encode(Button(action, session, step, option, language))}
 
 
-def _chunks(buttons: Sequence[InlineKeyboardButton], size: int) -> list[list[InlineKeyboardButton]]:
+def _markup(rows: list[list[ButtonJSON]]) -> InlineKeyboard:
+    return json.dumps({"inline_keyboard": rows}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _chunks(buttons: Sequence[ButtonJSON], size: int) -> list[list[ButtonJSON]]:
     return [list(buttons[i : i + size]) for i in range(0, len(buttons), size)]

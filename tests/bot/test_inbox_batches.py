@@ -85,7 +85,8 @@ async def test_a_press_is_stored_whole_and_parsed_without_its_keyboard(
     parsed = gate.parse_json_payload(body)
     assert "reply_markup" not in parsed["result"][0]["callback_query"]["message"]
     update = Update.de_json(parsed["result"][0], Bot(TOKEN))
-    assert update.callback_query is not None and update.callback_query.data == "b:1"
+    assert update.callback_query is not None
+    assert update.callback_query.data == "b:1"
     await queue.put(update)
     await queue.committed()
     sealer = services.database.sealer

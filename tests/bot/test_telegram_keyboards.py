@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup
-
-from bot.telegram.keyboards import Labels, prompt_keyboard, prompt_text
+from bot.telegram.keyboards import (
+    InlineKeyboard,
+    Labels,
+    keyboard_rows,
+    prompt_keyboard,
+    prompt_text,
+)
 from flows.engine.conversation.buttons import Button, ButtonAction, decode, encode
 from flows.engine.conversation.values import Choice, Prompt, PromptKind
 
 LABELS = Labels(back="Back", skip="Skip", done="Done", progress="Question {n} of about {total}")
 
 
-def rows(markup: InlineKeyboardMarkup | None) -> list[list[tuple[str, str]]]:
+def rows(markup: InlineKeyboard | None) -> list[list[tuple[str, str]]]:
     """(label, callback data) per row."""
     assert markup is not None
-    return [[(b.text, str(b.callback_data)) for b in row] for row in markup.inline_keyboard]
+    return keyboard_rows(markup)
 
 
 def question(**fields: object) -> Prompt:
