@@ -115,7 +115,7 @@ def build_application(
         app.add_handler(handler, EXTRA_GROUP)
     delivery = add_patient_handlers(app, intake, settings.review_chat_id)
     replayer = Replayer(intake, delivery, processor, queue)
-    chores.append(Housekeeping(services.database, queue, services.sweeper, vitals, replayer))
+    chores.append(Housekeeping(queue, services.sweeper, vitals, replayer))
     app.add_error_handler(error_handler(_failure_text(intake), vitals.count_handler_failure))
     return app
 

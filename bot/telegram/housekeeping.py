@@ -12,9 +12,10 @@ own clocks:
   instance that stopped beating (`bot.telegram.inbox`) and resend the replies it may have lost
   (`bot.telegram.replay`);
 - every `idle_check` (a tenth of INTAKE_ABANDON_AFTER_HOURS, at most 15 minutes): close intakes
-  idle for longer than that as `abandoned` (`flows.intake.abandonment`);
-- every `PURGE_SECONDS`: delete inbox rows applied more than `KEEP_APPLIED` ago (Telegram
-  reuses update ids after a week of silence; an old row would swallow a new update).
+  idle for longer than that as `abandoned` (`flows.intake.abandonment`).
+
+Applied inbox rows are deleted by the retention purge (`bot.telegram.maintenance`, after
+INTAKE_RETAIN_UPDATES_DAYS), not here.
 
 A job that fails (the database unreachable) is logged and tried again next time; the others go
 on. `Vitals` counts what went wrong and what was swept since start.
@@ -28,18 +29,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from bot.telegram.inbox import SWEEP_SECONDS, InboxQueue
 from bot.telegram.replay import Replayer
 from flows.intake.abandonment import IdleSweeper
-from storage import inbox
-from storage.database import Database
 
 _LOG = logging.getLogger(__name__)
-PURGE_SECONDS = 3600.0
 DELIVERED_SECONDS = 0.25  # at most this long between records of delivered replies
-KEEP_APPLIED = timedelta(days=7)
 MAX_IDLE_CHECK = 900.0
 STOP_WAIT_SECONDS = 5.0  # at stop: how long a job in flight may take to finish
 VITALS = "vitals"  # key of the `Vitals` in `Application.bot_data`
@@ -54,7 +50,6 @@ class Vitals:
     handler_failures: int = 0  # updates whose handlers raised (a reply failed, a command broke)
     abandoned: int = 0
     abandoned_queued: int = 0
-    purged: int = 0
 
     def count_handler_failure(self) -> None:
         """Count one update whose handlers raised."""
@@ -69,7 +64,6 @@ class Vitals:
             "queued_updates": len(self.inbox.queued),
             "abandoned_intakes": self.abandoned,
             "abandoned_queued": self.abandoned_queued,
-            "purged_updates": self.purged,
         }
 
 
@@ -77,7 +71,6 @@ class Vitals:
 class Housekeeping:
     """The periodic jobs of one running bot."""
 
-    database: Database
     queue: InboxQueue
     sweeper: IdleSweeper
     vitals: Vitals
@@ -120,7 +113,6 @@ class Housekeeping:
         jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
             ("inbox.adopt", SWEEP_SECONDS, self.adopt),
             ("intake.idle_sweep", self.idle_check, self.sweep_idle),
-            ("inbox.purge", PURGE_SECONDS, self.purge),
         ]
         due = dict.fromkeys((name for name, _, _ in jobs), time.monotonic())
         while not self._stopping.is_set():
@@ -158,19 +150,6 @@ class Housekeeping:
         swept = await asyncio.to_thread(self.sweeper.sweep)
         self.vitals.abandoned += swept.abandoned
         self.vitals.abandoned_queued += swept.queued
-
-    async def purge(self) -> None:
-        """Delete inbox rows applied more than a week ago; count them."""
-
-        def purge_now() -> int:
-            with self.database.transaction() as tx:
-                before = datetime.now(UTC) - KEEP_APPLIED
-                return inbox.purge(tx, processed_before=before)
-
-        purged = await asyncio.to_thread(purge_now)
-        self.vitals.purged += purged
-        if purged:
-            _LOG.info("inbox.purged count=%s", purged)
 
     async def _guarded(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
         try:

@@ -1,7 +1,7 @@
 """Never silent, never lost, through the real Application over the fake Bot API: a database that
 stops taking writes still gets an emergency answered with the number; a completed patient's
 emergency reaches the review queue and the review chat at once; the inbox resumes, keeps a
-patient's order behind another instance's update, and is purged; idle intakes are swept; an old
+patient's order behind another instance's update; idle intakes are swept; an old
 Back button changes nothing."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from bot.composition import build_services
 from storage import inbox
 from storage.database import Database
 from storage.queue import priority_of
-from storage.tables import InboxUpdate, IntakeSession, ReviewItem, utcnow
+from storage.tables import InboxUpdate, IntakeSession, ReviewItem
 from tests.bot.conftest import TEST_KEY, RunningBot, make_settings, start_bot, stop_bot
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.bot.fake_telegram_objects import entities, message_base
@@ -172,29 +171,6 @@ async def test_an_update_waits_for_an_older_one_another_instance_received(
         [session] = tx.exec(select(IntakeSession)).all()
         assert inbox.count_pending(tx) == 0
     assert bot.services.database.sealer.unseal_json(session.state)["step"] == "sex_at_birth"
-
-
-async def test_applied_updates_are_purged_after_a_week(fake_api: FakeBotApi, db_path: Path) -> None:
-    """Housekeeping deletes inbox rows applied more than seven days ago, keeps the rest."""
-    services = build_services(make_settings(fake_api, db_path))
-    with services.database.transaction() as tx:
-        for update_id, days in ((900, 8), (901, 6)):
-            applied = utcnow() - timedelta(days=days)
-            tx.add(InboxUpdate(update_id=update_id, chat_hash=1, status="done",
-                               received_at=applied, processed_at=applied))  # fmt: skip
-    bot = await start_bot(fake_api, services)
-    try:
-        await bot.say(PATIENT, "/start")
-
-        def kept() -> list[int]:
-            with services.database.reading() as tx:
-                return sorted(tx.exec(select(InboxUpdate.update_id)).all())
-
-        await wait_until(lambda: 900 not in kept())
-        assert 901 in kept()
-    finally:
-        await stop_bot(bot)
-        services.close()
 
 
 async def test_the_running_bot_queues_an_idle_flagged_intake(

@@ -244,4 +244,12 @@ async def test_health_reports_failures_and_housekeeping(webhook: Webhook) -> Non
     assert figures["running"] is True
     assert figures["failed_turns"] == 0
     assert figures["unsaved_updates"] == 0
-    assert "abandoned_intakes" in figures
+    assert set(figures) == {
+        "running",
+        "failed_turns",
+        "failed_handlers",
+        "unsaved_updates",
+        "queued_updates",
+        "abandoned_intakes",
+        "abandoned_queued",
+    }

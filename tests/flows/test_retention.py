@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -20,7 +21,7 @@ from flows.engine.conversation.values import Action, ActionKind, Inbound
 from flows.engine.loading.loader import LoadedFlow
 from flows.retention import Retention, RetentionPeriods
 from storage.sealing import new_key
-from storage.tables import utcnow
+from storage.tables import InboxUpdate, utcnow
 from tests.conftest import make_settings
 from tests.flows.bundled_scenarios import typed_lines_of
 
@@ -101,6 +102,29 @@ def test_each_kind_goes_after_its_period_and_waiting_intakes_never(filled: Servi
         ]
     assert details  # the purges' own rows (written now, younger than 731 days)
     assert all("=" in d and "Dr" not in d and "fine" not in d for d in details)
+
+
+def test_applied_updates_go_after_their_period_and_pending_ones_never(
+    database_url: str, bundled_flow: LoadedFlow
+) -> None:
+    """Inbox rows applied longer ago than INTAKE_RETAIN_UPDATES_DAYS go (Telegram reuses an
+    update id after a week of silence: an old row would swallow a new update as a repeat); a
+    newer one stays, and so does an update still pending, however old."""
+    services = build_services(make_settings(database_url, encryption_key=KEY), active=bundled_flow)
+    with services.database.transaction() as tx:
+        for update_id, days, status in ((900, 8, "done"), (901, 6, "done"), (902, 30, "pending")):
+            at = utcnow() - timedelta(days=days)
+            done = at if status == "done" else None
+            tx.add(InboxUpdate(update_id=update_id, chat_hash=1, status=status,
+                               received_at=at, processed_at=done))  # fmt: skip
+    try:
+        removed = Retention(services.database, RetentionPeriods(updates_days=7)).purge()
+        with services.database.reading() as tx:
+            kept = sorted(tx.exec(select(InboxUpdate.update_id)).all())
+    finally:
+        services.close()
+    assert removed.counts["inbox"] == 1
+    assert kept == [901, 902]
 
 
 def test_a_dry_run_counts_and_removes_nothing(filled: Services) -> None:
