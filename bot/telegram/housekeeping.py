@@ -1,8 +1,7 @@
 """Housekeeping in the running bot, and the figures operators read on /healthz.
 
-One asyncio task, started with the Application (a post-init hook, after the inbox's pending
-updates are queued again and lost replies resent) and stopped with it, does its jobs on their
-own clocks:
+Its jobs, each a `PeriodicJob` on its own clock, start with the Application (a post-init hook,
+after the inbox's pending updates are queued again and lost replies resent) and stop with it:
 
 - as soon as a reply went out: record which applied updates' replies went out (one statement
   for all noted while the previous one ran, so the busier the bot the larger the batch). Until
@@ -18,26 +17,24 @@ Applied inbox rows are deleted by the retention purge (`bot.telegram.maintenance
 INTAKE_RETAIN_UPDATES_DAYS), not here.
 
 A job that fails (the database unreachable) is logged and tried again next time; the others go
-on. `Vitals` counts what went wrong and what was swept since start.
+on. At stop, a job in flight finishes (for `STOP_WAIT_SECONDS` at most), and so do replies
+being resent. `Vitals` counts what went wrong and what was swept since start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.telegram.inbox import SWEEP_SECONDS, InboxQueue
+from bot.telegram.periodic_job import STOP_WAIT_SECONDS, PeriodicJob, attempt, settle
 from bot.telegram.replay import Replayer
 from flows.intake.abandonment import IdleSweeper
 
-_LOG = logging.getLogger(__name__)
 DELIVERED_SECONDS = 0.25  # at most this long between records of delivered replies
 MAX_IDLE_CHECK = 900.0
-STOP_WAIT_SECONDS = 5.0  # at stop: how long a job in flight may take to finish
 VITALS = "vitals"  # key of the `Vitals` in `Application.bot_data`
 
 
@@ -75,9 +72,7 @@ class Housekeeping:
     sweeper: IdleSweeper
     vitals: Vitals
     replayer: Replayer
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
-    _recorder: asyncio.Task[None] | None = field(default=None, init=False)
-    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _jobs: list[PeriodicJob] = field(default_factory=list, init=False)
     _resends: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     @property
@@ -88,50 +83,35 @@ class Housekeeping:
     async def start(self) -> None:
         """Queue the inbox's pending updates again and resend replies this process may have
         lost before it restarted; then run the jobs in the background."""
-        self._stopping.clear()
-        await self._guarded("inbox.resume", lambda: self.queue.resume(own=True))
+        await attempt("inbox.resume", lambda: self.queue.resume(own=True))
         self._resend(own=True)
-        self._task = asyncio.create_task(self._run(), name="housekeeping")
-        self._recorder = asyncio.create_task(self._record_replies(), name="inbox.delivered")
+        self._jobs = [
+            PeriodicJob("inbox.adopt", self.adopt, every=SWEEP_SECONDS),
+            PeriodicJob("intake.idle_sweep", self.sweep_idle, every=self.idle_check),
+            PeriodicJob(
+                "inbox.delivered",
+                self.queue.record_delivered,
+                every=DELIVERED_SECONDS,
+                first=DELIVERED_SECONDS,
+                pause=self._until_noted,
+            ),
+        ]
+        for job in self._jobs:
+            await job.start()
 
     async def stop(self) -> None:
         """Stop the jobs: one in flight finishes (its database work would go on in its thread
-        anyway), unless it takes longer than `STOP_WAIT_SECONDS`."""
-        self._stopping.set()
-        tasks = [t for t in (self._task, self._recorder, *self._resends) if t is not None]
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
-            for task in late:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = None
-        await self._guarded("inbox.delivered", self.queue.record_delivered)
+        anyway), unless it takes longer than `STOP_WAIT_SECONDS`; then record what went out."""
+        jobs, self._jobs = self._jobs, []
+        resends = settle(list(self._resends), STOP_WAIT_SECONDS)
+        await asyncio.gather(resends, *(job.stop() for job in jobs))
+        await attempt("inbox.delivered", self.queue.record_delivered)
         self.queue.store.release_name()
 
-    async def _run(self) -> None:
-        jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
-            ("inbox.adopt", SWEEP_SECONDS, self.adopt),
-            ("intake.idle_sweep", self.idle_check, self.sweep_idle),
-        ]
-        due = dict.fromkeys((name for name, _, _ in jobs), time.monotonic())
-        while not self._stopping.is_set():
-            now = time.monotonic()
-            for name, every, job in jobs:
-                if now >= due[name] and not self._stopping.is_set():
-                    await self._guarded(name, job)
-                    due[name] = time.monotonic() + every
-            with contextlib.suppress(TimeoutError):
-                pause = max(0.05, min(due.values()) - time.monotonic())
-                await asyncio.wait_for(self._stopping.wait(), pause)
-
-    async def _record_replies(self) -> None:
-        """Forever: record delivered replies as soon as one is noted (at least every
-        `DELIVERED_SECONDS`, should a record have failed)."""
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.queue.noted.wait(), DELIVERED_SECONDS)
-            await self._guarded("inbox.delivered", self.queue.record_delivered)
+    async def _until_noted(self, seconds: float) -> None:
+        """Wait until a delivered reply is noted, `seconds` at most."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.noted.wait(), seconds)
 
     async def adopt(self) -> None:
         """Beat the heartbeat; take over what instances that died left: updates and replies."""
@@ -141,7 +121,7 @@ class Housekeeping:
     def _resend(self, *, own: bool) -> None:
         """Resend owed replies in the background (they wait for their patients' turns)."""
         name = "reply.resend"
-        task = asyncio.create_task(self._guarded(name, lambda: self.replayer.resend(own=own)))
+        task = asyncio.create_task(attempt(name, lambda: self.replayer.resend(own=own)))
         self._resends.add(task)
         task.add_done_callback(self._resends.discard)
 
@@ -150,9 +130,3 @@ class Housekeeping:
         swept = await asyncio.to_thread(self.sweeper.sweep)
         self.vitals.abandoned += swept.abandoned
         self.vitals.abandoned_queued += swept.queued
-
-    async def _guarded(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
-        try:
-            await job()
-        except Exception as exc:  # the next round tries again; other jobs go on
-            _LOG.error("%s failed: %s", name, type(exc).__name__)

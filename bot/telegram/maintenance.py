@@ -1,21 +1,21 @@
-"""The running bot's periodic retention purge: an asyncio task started and stopped with it.
+"""The running bot's periodic retention purge: a `PeriodicJob` started and stopped with it.
 
-Every `interval` seconds (an hour by default, the first run shortly after start-up) the task runs
+Every `interval` seconds (an hour by default, the first run shortly after start-up) the job runs
 `Retention.purge` in a worker thread, logs the counts, and wakes the review outbox when
-messages are owed a retraction. A failed run is logged (no contents) and tried again at the
-next interval; the bot goes on either way.
+messages are owed a retraction. A failed run is logged (event name and error type, no contents)
+and tried again at the next interval; the bot goes on either way. At stop, a purge in flight
+finishes its batch (for `STOP_WAIT_SECONDS` at most).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from bot.telegram.application import AnyApplication, Hook
+from bot.telegram.periodic_job import PeriodicJob
 from flows.retention import Retention
-from storage.database import StorageError
 
 _LOG = logging.getLogger(__name__)
 PURGE_INTERVAL = 3600.0
@@ -34,47 +34,28 @@ class PurgeTask:
         notify: Callable[[], None] | None = None,
     ) -> None:
         self.retention = retention
-        self.interval = interval
-        self.first = first
         self.notify = notify or (lambda: None)
-        self._task: asyncio.Task[None] | None = None
+        self.job = PeriodicJob("retention.purge", self.run_once, every=interval, first=first)
         self.runs = 0
 
     async def start(self) -> None:
-        """Start the periodic task on the running loop."""
-        self._task = asyncio.create_task(self._run(), name="retention-purge")
+        """Start the periodic purge on the running loop."""
+        await self.job.start()
 
     async def stop(self) -> None:
-        """Stop it (a purge in flight finishes its batch in its thread)."""
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        """Stop it (a purge in flight finishes its batch)."""
+        await self.job.stop()
 
     async def run_once(self) -> None:
-        """One purge, now."""
+        """One purge, now (a failure is raised, for the periodic job to log)."""
         try:
             report = await asyncio.to_thread(self.retention.purge)
-        except StorageError as exc:
-            _LOG.error("retention purge: database unusable: %s", exc)
-            return
-        except Exception:  # keep the bot running whatever one purge does
-            _LOG.exception("retention purge failed")
-            return
         finally:
             self.runs += 1
         if report.total:
             _LOG.info("retention purge: %s", report.describe())
         if report.counts.get("messages_retracted"):
             self.notify()
-
-    async def _run(self) -> None:
-        await asyncio.sleep(self.first)
-        while True:
-            await self.run_once()
-            await asyncio.sleep(self.interval)
 
 
 def purge_hooks(task: PurgeTask) -> tuple[Hook, Hook]:

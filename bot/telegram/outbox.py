@@ -1,6 +1,6 @@
 """The outbox delivery worker: notices to INTAKE_REVIEW_CHAT_ID, kept current, and retractions.
 
-An asyncio task started with the Application (a post-init hook) and stopped with it. Each
+A `PeriodicJob` started with the Application (a post-init hook) and stopped with it. Each
 round it asks `ReviewOutbox.due()` for what Telegram is owed, sends new notices (protected,
 without link previews), edits existing ones, retracts messages about erased intakes (a notice
 is edited to "withdrawn"; a clinician's private message is deleted, or emptied when Telegram
@@ -9,14 +9,15 @@ chat) is retried with exponential backoff; a 429 that reaches the worker (the pa
 retries a few itself, pausing every send) waits at least Telegram's `retry_after`. All state
 is in the database, so nothing is lost across restarts. Between rounds it sleeps until the
 next row is due, at most `poll` seconds, and wakes at once when the services queue something
-(an emergency goes out at the moment of escalation). Without a review chat the worker still
+(an emergency goes out at the moment of escalation). A round that fails (the database
+unusable) is logged by event name and tried again after `poll` seconds; at stop, a round in
+flight finishes (for `STOP_WAIT_SECONDS` at most). Without a review chat the worker still
 runs, for retractions; notices are then skipped and intakes wait in the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -26,9 +27,9 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.telegram.application import AnyApplication, Hook
+from bot.telegram.periodic_job import PeriodicJob
 from bot.telegram.review_texts import NO_PREVIEW, review_keyboard
 from flows.review.outbox import Delivery, ReviewOutbox, Wakeup
-from storage.database import StorageError
 
 _LOG = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -52,21 +53,17 @@ class OutboxWorker:
         self.bot = bot
         self.chat_id = chat_id
         self.poll = poll
-        self._task: asyncio.Task[None] | None = None
+        self.job = PeriodicJob("review.outbox", self._round, every=poll, pause=wakeup.wait)
 
     async def start(self) -> None:
         """Start the delivery task on the running loop."""
         self.wakeup.bind()
-        self._task = asyncio.create_task(self._run(), name="review-outbox")
+        await self.job.start()
 
     async def stop(self) -> None:
-        """Stop the delivery task (a send in flight is abandoned and retried next start)."""
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        """Stop the delivery task (a round in flight finishes; what it did not send is retried
+        next start)."""
+        await self.job.stop()
 
     async def run_once(self) -> int:
         """Deliver what is due now; how many rows were handled (stops early on a 429)."""
@@ -77,19 +74,10 @@ class OutboxWorker:
             handled += 1
         return handled
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-                wait = await asyncio.to_thread(self.outbox.seconds_to_next)
-            except StorageError as exc:
-                _LOG.error("review outbox: database unusable: %s", exc)
-                wait = self.poll
-            except Exception:  # keep delivering whatever one bad row does
-                _LOG.exception("review outbox round failed")
-                wait = self.poll
-            timeout = self.poll if wait is None else min(self.poll, wait)
-            await self.wakeup.wait(max(timeout, 0.01))
+    async def _round(self) -> float | None:
+        """Deliver what is due; the seconds until the next row is due (None: nothing queued)."""
+        await self.run_once()
+        return await asyncio.to_thread(self.outbox.seconds_to_next)
 
     async def _deliver(self, delivery: Delivery) -> bool:
         """Carry out one delivery; False when Telegram asked us to wait (a 429)."""
