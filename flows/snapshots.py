@@ -18,7 +18,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from sqlalchemy.exc import IntegrityError
 
-from flows.engine.format.model import Flow, Messages
+from flows.engine.format.messages import Messages
+from flows.engine.format.model import Flow
 from flows.engine.format.problems import FlowError, Problem
 from flows.engine.loading.loader import LoadedFlow
 from storage.database import Database

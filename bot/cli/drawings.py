@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.flow_files import load_or_exit
-from flows.engine.format.model import Flow, Step
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import Step
 from flows.workbench.drawing import dot, drawing_of, mermaid
 from flows.workbench.words import condition_words
 

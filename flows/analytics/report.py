@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows.analytics.tally import COMPLETE_EDGES, INTAKE, STEP_EDGES
-from flows.engine.format.model import Level
+from flows.engine.format.safety_rules import Level
 from storage.intake_counts import SECONDS, OpenGroup
 
 LEVELS = tuple(level.value for level in Level)

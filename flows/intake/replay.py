@@ -19,7 +19,7 @@ from collections.abc import Callable
 from flows.engine.conversation.prompts import Placeholders, PromptBuilder
 from flows.engine.conversation.state import ACTIVE, COMPLETED, IntakeState
 from flows.engine.conversation.values import Prompt, Turn
-from flows.engine.format.model import Level
+from flows.engine.format.safety_rules import Level
 from flows.intake.sessions import open_state
 from flows.registry import FlowRegistry
 from storage import intakes

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-from flows.engine.format.model import Flow, Level, Text
+from flows.engine.format.fields import Text
+from flows.engine.format.model import Flow
+from flows.engine.format.safety_rules import Level
 from flows.workbench.runs import Run
 from flows.workbench.scenario import Expect, FlagText, MessageText, PromptText, TextRef
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flows.engine.format.model import Flow, Level
+from flows.engine.format.model import Flow
+from flows.engine.format.safety_rules import Level
 from flows.workbench.runs import Run
 
 RED_FLAG, MODIFIER, BRANCH, ASKED, PASSED_OVER = (

@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flows.engine.format.model import ChoiceAnswer, Condition, Flow, MultiAnswer, Step, Text
+from flows.engine.format.conditions import Condition
+from flows.engine.format.fields import Text
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import ChoiceAnswer, MultiAnswer, Step
 from flows.workbench.words import condition_words
 
 EXCERPT = 60

@@ -14,7 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flows.engine.format.conditions import referenced_facts, referenced_steps
-from flows.engine.format.model import Flow, Level, Step
+from flows.engine.format.model import Flow
+from flows.engine.format.safety_rules import Level
+from flows.engine.format.steps import Step
 from flows.workbench.words import condition_words
 
 ESCALATION = "escalation"

@@ -21,7 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.engine.format.model import LanguageCode, Level, StepId
+from flows.engine.format.fields import LanguageCode, StepId
+from flows.engine.format.safety_rules import Level
 
 SCENARIO_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "scenario.schema.json"
 DEFAULTS_FILE = "_defaults.yaml"

@@ -6,18 +6,9 @@ diff reads like the questions a patient sees.
 
 from __future__ import annotations
 
-from flows.engine.format.model import (
-    AllOf,
-    AnyOf,
-    ChoiceAnswer,
-    Compare,
-    Condition,
-    FactCheck,
-    Flow,
-    MultiAnswer,
-    NotOf,
-    YesNoAnswer,
-)
+from flows.engine.format.conditions import AllOf, AnyOf, Compare, Condition, FactCheck, NotOf
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import ChoiceAnswer, MultiAnswer, YesNoAnswer
 
 _ORDER = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from flows.engine.format.model import Messages
+from flows.engine.format.messages import Messages
 from flows.engine.loading.loader import LoadedFlow, load_flow_text
 
 MINI_FLOW = """\

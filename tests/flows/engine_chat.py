@@ -16,7 +16,8 @@ from flows.engine.conversation.prompts import Placeholders
 from flows.engine.conversation.state import IntakeState
 from flows.engine.conversation.turns import Conversation
 from flows.engine.conversation.values import Action, ActionKind, Prompt, PromptKind
-from flows.engine.format.model import Flow, Messages
+from flows.engine.format.messages import Messages
+from flows.engine.format.model import Flow
 
 PLACES = Placeholders(booking_url="https://book.test/x", emergency_number="999")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from flows.engine.format.model import Flow, Messages
+from flows.engine.format.messages import Messages
+from flows.engine.format.model import Flow
 
 
 def _choice(prompt: str, label: str, section: str, options: dict[str, str]) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from flows.engine.conversation.parsing import (
     parse,
     parse_duration,
 )
-from flows.engine.format.model import Flow, Step
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import Step
 from flows.engine.loading.loader import LoadedFlow
 
 

@@ -15,7 +15,8 @@ from flows.engine.conversation.machine import branches
 from flows.engine.conversation.turns import Conversation
 from flows.engine.conversation.values import Prompt, PromptKind
 from flows.engine.format.conditions import referenced_steps
-from flows.engine.format.model import Flow, MultiAnswer, NumberAnswer, Step
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import MultiAnswer, NumberAnswer, Step
 from flows.engine.loading.loader import LoadedFlow
 from tests.flows.bundled_scenarios import typed_lines_of
 from tests.flows.engine_chat import EngineChat

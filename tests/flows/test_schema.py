@@ -12,7 +12,7 @@ def test_committed_schema_matches_the_models() -> None:
     """flows/flow.schema.json is exactly what the models generate."""
     committed = SCHEMA_PATH.read_text(encoding="utf-8")
     assert committed == render_schema(), (
-        "flows/flow.schema.json is out of date with flows/engine/model.py; "
+        "flows/flow.schema.json is out of date with the models in flows/engine/format/; "
         "regenerate it with `intake-bot flows schema`"
     )
 

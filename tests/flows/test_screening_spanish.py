@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from flows.engine.format.conditions import referenced_facts
-from flows.engine.format.model import Flow, Level
+from flows.engine.format.model import Flow
+from flows.engine.format.safety_rules import Level
 from flows.engine.loading.loader import load_flow_file
 from flows.engine.safety.flags import RuleBook
 from flows.engine.safety.screening import Screener

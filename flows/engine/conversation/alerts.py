@@ -16,7 +16,7 @@ from flows.engine.conversation.evidence import CONFIRMED, FREE_TEXT, flag_record
 from flows.engine.conversation.prompts import PromptBuilder
 from flows.engine.conversation.state import ESCALATED, IntakeState
 from flows.engine.conversation.values import Prompt
-from flows.engine.format.model import Level
+from flows.engine.format.safety_rules import Level
 from flows.engine.safety.flags import RuleBook
 from flows.engine.safety.screening import ScreenResult
 

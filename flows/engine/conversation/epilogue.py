@@ -20,7 +20,7 @@ from flows.engine.conversation.evidence import CONFIRMED, flag_record, text_evid
 from flows.engine.conversation.prompts import Placeholders, PromptBuilder
 from flows.engine.conversation.state import IntakeState
 from flows.engine.conversation.values import Action, ActionKind
-from flows.engine.format.model import Level
+from flows.engine.format.safety_rules import Level
 
 if TYPE_CHECKING:  # the conversation calls this module; it only needs the type here
     from flows.engine.conversation.turns import Conversation

@@ -13,7 +13,8 @@ from typing import Any
 
 from flows.engine.conversation.parsing import describe
 from flows.engine.conversation.state import IntakeState
-from flows.engine.format.model import Compare, Flow
+from flows.engine.format.conditions import Compare
+from flows.engine.format.model import Flow
 from flows.engine.safety.flags import Reason, RuleBook
 
 FREE_TEXT, CONFIRMED, CHECKLIST = "free_text", "confirm", "checklist"

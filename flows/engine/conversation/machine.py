@@ -16,8 +16,9 @@ from typing import Any
 from transitions import EventData, Machine
 
 from flows.engine.conversation.state import IntakeState
-from flows.engine.format.conditions import holds, referenced_steps
-from flows.engine.format.model import Branch, Condition, Flow, Step
+from flows.engine.format.conditions import Condition, holds, referenced_steps
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import Branch, Step
 
 ADVANCE = "advance"
 

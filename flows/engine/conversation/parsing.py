@@ -13,10 +13,10 @@ from typing import Any
 
 from flows.engine.conversation.durations import parse_duration
 from flows.engine.format.conditions import days_of
-from flows.engine.format.model import (
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import (
     ChoiceAnswer,
     DurationAnswer,
-    Flow,
     MultiAnswer,
     NumberAnswer,
     ScaleAnswer,

@@ -17,14 +17,8 @@ from flows.engine.conversation.parsing import describe
 from flows.engine.conversation.state import IntakeState
 from flows.engine.conversation.values import Choice, Prompt, PromptKind
 from flows.engine.format.conditions import settled
-from flows.engine.format.model import (
-    ChoiceAnswer,
-    Flow,
-    MultiAnswer,
-    ScaleAnswer,
-    Step,
-    YesNoAnswer,
-)
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import ChoiceAnswer, MultiAnswer, ScaleAnswer, Step, YesNoAnswer
 
 CONFIRM = "confirm"
 REVIEW_PICK = "review_pick"

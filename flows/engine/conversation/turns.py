@@ -44,7 +44,8 @@ from flows.engine.conversation.values import (
     PromptKind,
 )
 from flows.engine.format.conditions import holds
-from flows.engine.format.model import Flow, MultiAnswer, Step, YesNoAnswer
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import MultiAnswer, Step, YesNoAnswer
 from flows.engine.safety.flags import RuleBook
 from flows.engine.safety.screening import Screener
 

@@ -1,4 +1,5 @@
-"""Interpretation of structured conditions over answers and facts (never evaluated as code).
+"""Structured conditions: the models a flow writes them in (mirroring FHIR SDC enableWhen), and
+their interpretation over answers and facts (never evaluated as code).
 
 An unanswered or skipped step makes every comparison false, except `answered: false`.
 `settled` reads a condition before every answer is in: a comparison on a step that may still
@@ -14,7 +15,81 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
-from flows.engine.format.model import AllOf, AnyOf, Compare, Condition, FactCheck, NotOf
+from pydantic import ConfigDict, Field, model_validator
+
+from flows.engine.format.fields import StepId, Strict
+
+Scalar = str | int | float | bool
+
+
+class Compare(Strict):
+    """A test of one answer: exactly one operator key besides `answer`."""
+
+    answer: StepId
+    equals: Scalar | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+    includes: str | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    answered: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Compare:
+        ops = self.operators()
+        if len(ops) != 1:
+            raise ValueError(
+                f"a condition on '{self.answer}' needs exactly one operator "
+                f"(equals, in, includes, gt, gte, lt, lte, answered); found {len(ops)}"
+            )
+        return self
+
+    def operators(self) -> list[str]:
+        """Names of the operators set on this comparison."""
+        names = ("equals", "in_", "includes", "gt", "gte", "lt", "lte", "answered")
+        return [n.rstrip("_") for n in names if getattr(self, n) is not None]
+
+    @property
+    def operator(self) -> str:
+        """The one operator this comparison uses."""
+        return self.operators()[0]
+
+
+class FactCheck(Strict):
+    """True when a symptom fact holds: said in free text (current, not denied, sure or
+    confirmed) or asserted by a checklist answer (see `Fact.answers`)."""
+
+    fact: StepId
+
+
+class AllOf(Strict):
+    """True when every condition is true."""
+
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(Strict):
+    """True when at least one condition is true."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotOf(Strict):
+    """True when the condition is false."""
+
+    not_: Condition = Field(alias="not")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Condition = Compare | FactCheck | AllOf | AnyOf | NotOf
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotOf.model_rebuild()
 
 Answers = Mapping[str, Any]
 FactView = Callable[[str], bool]

@@ -1,7 +1,7 @@
 """Loading flow files: YAML text to a validated `Flow`, or a `FlowError` listing every problem.
 
 Loading is data only: the YAML is parsed into plain dicts, lists and scalars (never Python
-objects), validated against the pydantic models of `flows.engine.format.model`, then checked by
+objects), validated against the pydantic models of `flows.engine.format` (`Flow`), then checked by
 `flows.engine.validation.validator`. Each problem carries the file, the 1-based line of the
 most specific key, and the step it concerns.
 """

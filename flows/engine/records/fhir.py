@@ -20,7 +20,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from flows.engine.format.model import Flow, NumberAnswer, Step, TextAnswer
+from flows.engine.format.model import Flow
+from flows.engine.format.steps import NumberAnswer, Step, TextAnswer
 from flows.engine.records.fhir_conditions import answer_value, enable_when, enabled, plain
 from flows.engine.records.fhir_flags import build_flag_observations
 from flows.engine.records.record import ReviewRecord, step_label

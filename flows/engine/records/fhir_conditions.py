@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flows.engine.format.model import AllOf, AnyOf, Compare, Condition, NotOf
+from flows.engine.format.conditions import AllOf, AnyOf, Compare, Condition, NotOf
 
 Entry = dict[str, Any]
 UCUM = "http://unitsofmeasure.org"

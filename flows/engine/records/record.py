@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # a record is read without the flow model (`review list` never loads one)
-    from flows.engine.format.model import Flow, Step
+    from flows.engine.format.model import Flow
+    from flows.engine.format.steps import Step
 
 PRIORITY_WORDS = {
     "emergency": "EMERGENCY",
@@ -134,7 +135,7 @@ def timestamp(value: datetime | None) -> str:
 
 def answer_text(flow: Flow, step_id: str, value: Any) -> str:
     """One stored answer in words: option labels, units, durations, yes or no."""
-    from flows.engine.format.model import ChoiceAnswer, MultiAnswer, NumberAnswer
+    from flows.engine.format.steps import ChoiceAnswer, MultiAnswer, NumberAnswer
 
     step = flow.steps.get(step_id)
     if step is None:

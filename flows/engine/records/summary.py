@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flows.engine.format.conditions import explain, holds
-from flows.engine.format.model import Compare, Flow, Level, WorkupHint
+from flows.engine.format.conditions import Compare, explain, holds
+from flows.engine.format.model import Flow, WorkupHint
+from flows.engine.format.safety_rules import Level
 from flows.engine.records.record import (
     RaisedFlag,
     ReviewRecord,

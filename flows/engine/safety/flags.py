@@ -13,8 +13,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.engine.format.conditions import FactView, Leaf, explain, holds
-from flows.engine.format.model import Compare, Fact, FactCheck, Flow, Level
+from flows.engine.format.conditions import Compare, FactCheck, FactView, Leaf, explain, holds
+from flows.engine.format.model import Flow
+from flows.engine.format.safety_rules import Fact, Level
 
 ROUTINE = "routine"
 PRIORITIES = (Level.EMERGENCY.value, Level.SAME_DAY.value, Level.SOON.value, ROUTINE)

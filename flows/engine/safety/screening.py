@@ -23,7 +23,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-from flows.engine.format.model import Flow, Lexicon, Screening
+from flows.engine.format.model import Flow
+from flows.engine.format.safety_rules import Lexicon, Screening
 from flows.engine.safety.phrases import (
     Entry,
     Match,

@@ -19,7 +19,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flows.engine.format.model import Flow, Text
+from flows.engine.format.fields import Text
+from flows.engine.format.model import Flow
 from flows.engine.format.problems import PathPart, Problem, SourceMap
 from flows.engine.safety.wording_rules import RULES as RULES_EN
 from flows.engine.safety.wording_rules import Rule

@@ -22,8 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from flows.engine.format.model import Flow, Lexicon, Text
+from flows.engine.format.fields import Text
+from flows.engine.format.model import Flow
 from flows.engine.format.problems import PathPart
+from flows.engine.format.safety_rules import Lexicon
 from flows.engine.validation.context import YamlPath
 from flows.engine.validation.texts import texts
 

@@ -13,18 +13,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from flows.engine.format.model import (
+from flows.engine.format.conditions import (
     AllOf,
     AnyOf,
     Compare,
     Condition,
     FactCheck,
-    Flow,
     NotOf,
     Scalar,
-    Step,
 )
+from flows.engine.format.model import Flow
 from flows.engine.format.problems import Problem
+from flows.engine.format.steps import Step
 from flows.engine.validation.context import Context, YamlPath
 from flows.engine.validation.graph import dominators
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flows.engine.format.model import Flow, Lexicon
+from flows.engine.format.model import Flow
+from flows.engine.format.safety_rules import Lexicon
 from flows.engine.validation.texts import texts
 
 

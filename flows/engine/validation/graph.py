@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from flows.engine.format.model import Flow, Step
+from flows.engine.format.model import Flow
 from flows.engine.format.problems import Problem
+from flows.engine.format.steps import Step
 from flows.engine.validation.context import Context, YamlPath
 
 

@@ -1,7 +1,7 @@
 """Checks of a flow's texts: every language present, and only known placeholders.
 
 `texts` finds every patient- or clinician-facing `Text` field of a flow by reading the
-models' field types, so a text field added to `flows.engine.format.model` is checked without a
+models' field types, so a text field added to a model of `flows.engine.format` is checked without a
 change here. Placeholders (`{booking_url}`) are filled by the engine; a name it does not fill would
 reach the patient as literal braces, so only documented names are allowed.
 """
@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping
 
 from pydantic import BaseModel
 
-from flows.engine.format.model import Messages, Text
+from flows.engine.format.fields import Text
+from flows.engine.format.messages import Messages
 from flows.engine.format.problems import Problem
 from flows.engine.validation.context import Context, YamlPath, dotted
 

@@ -18,8 +18,9 @@ from flows.engine.conversation.buttons import (
     ButtonAction,
     encode,
 )
-from flows.engine.format.model import ChoiceAnswer, Flow, MultiAnswer, NumberAnswer
+from flows.engine.format.model import Flow
 from flows.engine.format.problems import Problem, SourceMap
+from flows.engine.format.steps import ChoiceAnswer, MultiAnswer, NumberAnswer
 from flows.engine.safety import wording
 from flows.engine.validation.conditions import (
     check_facts,
