@@ -45,7 +45,7 @@ def after_end(
         return out
     text = action.text or ""
     if state.pending_confirm is not None:
-        reply = conversation.confirm_reply(state, text, ui)
+        reply = conversation.typed.confirm_reply(state, text, ui)
         if reply is not None:
             _confirmed(conversation, state, reply == "yes", ui, out)
             return _reminded(state, ui, out)

@@ -3,53 +3,25 @@
 `Conversation.handle(state, action, places)` mutates the `IntakeState` and returns an `Outcome`
 (prompts in sending order). Emergency flags put their message first and end the intake; no
 question follows. Diagnosis- and advice-seeking text gets the flow's refusal and the same
-question again, and never counts as an answer.
+question again, and never counts as an answer. Typed text is read in `typed_text`; answers,
+presses, Skip and Back move the intake through the flow in `navigation`; this module routes
+each action and checks that a button belongs to the question now asked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flows.engine.conversation import epilogue
-from flows.engine.conversation.alerts import (
-    Outcome,
-    confirmed,
-    note_facts,
-    queue_confirms,
-    raise_flags,
-)
+from flows.engine.conversation.alerts import Outcome, confirmed
 from flows.engine.conversation.machine import FlowMachine
-from flows.engine.conversation.parsing import (
-    Accepted,
-    check_multi,
-    describe,
-    leading_int,
-    match_option,
-    normalise,
-    parse,
-)
+from flows.engine.conversation.navigation import Navigator
+from flows.engine.conversation.parsing import Accepted, match_option, parse
 from flows.engine.conversation.prompts import Placeholders, PromptBuilder
-from flows.engine.conversation.questions import answer_part, refusals
-from flows.engine.conversation.state import (
-    CANCELLED,
-    COMPLETED,
-    DECLINED,
-    IntakeState,
-)
-from flows.engine.conversation.values import (
-    MULTI_PRESSES,
-    Action,
-    ActionKind,
-    Prompt,
-    PromptKind,
-)
-from flows.engine.format.conditions import holds
+from flows.engine.conversation.state import CANCELLED, IntakeState
+from flows.engine.conversation.typed_text import TypedText
+from flows.engine.conversation.values import Action, ActionKind, Prompt
 from flows.engine.format.model import Flow
-from flows.engine.format.steps import MultiAnswer, Step, YesNoAnswer
 from flows.engine.safety.flags import RuleBook
 from flows.engine.safety.screening import Screener
-
-MAX_AUTO_STEPS = 1000  # guards a cyclic flow; validation rejects flows without an end
 
 
 class Conversation:
@@ -60,6 +32,8 @@ class Conversation:
         self.fm = FlowMachine(flow)
         self.screener = Screener(flow)
         self.rules = RuleBook(flow)
+        self.moves = Navigator(flow, self.fm, self.rules)
+        self.typed = TypedText(flow, self.fm, self.screener, self.rules, self.moves)
 
     def new_state(self, language: str | None = None) -> IntakeState:
         """A state at the start of the flow."""
@@ -85,9 +59,9 @@ class Conversation:
         if kind == ActionKind.TEXT and action.step not in (None, state.step):
             kind = ActionKind.SCREEN  # an edited answer to a question passed since: screen only
         if kind in (ActionKind.TEXT, ActionKind.SCREEN):
-            self._on_text(state, action.text or "", ui, out, answer=kind == ActionKind.TEXT)
+            self.typed.handle(state, action.text or "", ui, out, answer=kind == ActionKind.TEXT)
         elif kind == ActionKind.BACK:
-            self._on_back(state, ui, out, action)
+            self.moves.back(state, ui, out, action)
         elif kind == ActionKind.HELP:
             out.prompts += [ui.notice("help"), ui.question(state)]
         elif kind == ActionKind.STATUS:
@@ -103,124 +77,6 @@ class Conversation:
         else:
             self._on_button(state, action, ui, out)
         return out
-
-    # --- typed text ------------------------------------------------------------------------
-
-    def _on_text(
-        self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome, *, answer: bool
-    ) -> None:
-        language = state.language or self.flow.default_language
-        found = self.screener.screen(text, language)
-        note_facts(state, found)
-        if found.facts and raise_flags(self.rules, state, ui, out):
-            return
-        if not answer:
-            if queue_confirms(state, found.unsure):
-                out.prompts.append(ui.confirm(state, state.pending_confirm or ""))
-            return
-        if state.pending_confirm is not None:
-            self._typed_confirm(state, text, ui, out)
-            return
-        if found.asks:
-            refused = refusals(found, ui)
-            rest = answer_part(text, self.screener, language)
-            if not rest or not self._answers_step(state, rest):
-                out.prompts += [*refused, ui.question(state)]
-                return
-            out.prompts += refused
-            text = rest
-        self._typed_answer(state, text, ui, out)
-        if not state.ended and queue_confirms(state, found.unsure):
-            out.prompts[-1:] = [ui.confirm(state, state.pending_confirm or "")]
-
-    def _answers_step(self, state: IntakeState, text: str) -> bool:
-        """Whether `text` is a valid answer to the current question."""
-        step = self.fm.step(state.step)
-        if not step.is_question:
-            return False
-        return isinstance(parse(step, text, self.flow, state.language), Accepted)
-
-    def _typed_answer(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> None:
-        step = self.fm.step(state.step)
-        if step.answer.kind == "review":
-            self._typed_review(state, text, ui, out)
-            return
-        if not step.is_question:
-            out.prompts.append(ui.question(state))
-            return
-        if self._typed_button(state, text, ui, out) or self._too_young(state, text, ui, out):
-            return
-        parsed = parse(step, text, self.flow, state.language)
-        if isinstance(parsed, Accepted):
-            self._accept(state, parsed.value, ui, out)
-        else:
-            out.prompts += [Prompt(text=parsed.reason), ui.question(state)]
-
-    def _typed_button(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> bool:
-        """A typed Back, Skip or Done label works as the button does."""
-        word = normalise(text)
-        step = self.fm.step(state.step)
-        if word == normalise(ui.message("back")):
-            self._on_back(state, ui, out, Action(ActionKind.BACK))
-        elif word == normalise(ui.message("skip")) and step.optional:
-            self._skip(state, ui, out)
-        elif word == normalise(ui.message("done")) and isinstance(step.answer, MultiAnswer):
-            self._press(state, ActionKind.DONE, "", ui, out)
-        else:
-            return False
-        return True
-
-    def _too_young(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> bool:
-        """Under the minimum age: say so, end the intake, and ask the service to keep nothing."""
-        minimum = self.flow.minimum_age
-        if minimum is None or minimum.step != state.step:
-            return False
-        age = leading_int(text)
-        if age is None or not 0 < age < minimum.age:
-            return False
-        state.status, out.minor = CANCELLED, True
-        state.answers, state.facts, state.flags, state.raised = {}, {}, {}, {}
-        out.prompts.append(Prompt(text=ui.message("minor", age=minimum.age), kind=PromptKind.END))
-        return True
-
-    def confirm_reply(self, state: IntakeState, text: str, ui: PromptBuilder) -> str | None:
-        """'yes' or 'no' when typed text answers the pending "Just to check" question."""
-        fact = state.pending_confirm
-        assert fact is not None
-        labels = ui.confirm(state, fact).choices
-        value = match_option([_Opt(c.value, c.label) for c in labels], text, self.flow, None)
-        if value is None:
-            yes_no = parse(_YES_NO_STEP, text, self.flow, state.language)
-            value = yes_no.value if isinstance(yes_no, Accepted) else None
-        return value
-
-    def _typed_confirm(
-        self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome
-    ) -> None:
-        fact = state.pending_confirm
-        assert fact is not None
-        value = self.confirm_reply(state, text, ui)
-        if value is None:
-            out.prompts.append(ui.confirm(state, fact))
-            return
-        confirmed(self.rules, state, fact, value == "yes", ui, out)
-
-    def _typed_review(self, state: IntakeState, text: str, ui: PromptBuilder, out: Outcome) -> None:
-        if state.picking:
-            rows = ui.answered(state)
-            options = [_Opt(step_id, label) for step_id, label, _ in rows]
-            target = match_option(options, text, self.flow, state.language)
-            if target is None:
-                out.prompts += [ui.notice("invalid_choice"), ui.question(state)]
-            else:
-                self._edit(state, target, ui, out)
-            return
-        choices = ui.review(state).choices
-        value = match_option([_Opt(c.value, c.label) for c in choices], text, self.flow, None)
-        if value is None:
-            out.prompts += [ui.notice("invalid_choice"), ui.question(state)]
-        else:
-            self._review_choice(state, value, ui, out)
 
     # --- language --------------------------------------------------------------------------
 
@@ -276,7 +132,7 @@ class Conversation:
             out.stale = True
             return
         if action.kind == ActionKind.SKIP:
-            self._skip(state, ui, out)
+            self.moves.skip(state, ui, out)
             return
         choices = ui.question(state).choices
         index = action.option_index
@@ -284,159 +140,7 @@ class Conversation:
             out.stale = True
             return
         value = choices[index].value if index is not None and index < len(choices) else ""
-        self._press(state, action.kind, value, ui, out)
-
-    def _press(
-        self, state: IntakeState, kind: ActionKind, value: str, ui: PromptBuilder, out: Outcome
-    ) -> None:
-        step = self.fm.step(state.step)
-        spec = step.answer
-        if step.answer.kind == "review":
-            if state.picking:
-                self._edit(state, value, ui, out)
-            else:
-                self._review_choice(state, value, ui, out)
-        elif isinstance(spec, MultiAnswer) and kind in MULTI_PRESSES:
-            state.selection = _pick(state.selection, value, spec.none, kind)
-            out.prompts.append(ui.question(state))
-            out.refresh = True
-        elif isinstance(spec, MultiAnswer) and kind == ActionKind.DONE:
-            checked = check_multi(spec, list(state.selection), self.flow, state.language)
-            if isinstance(checked, Accepted):
-                self._accept(state, checked.value, ui, out)
-            else:
-                out.prompts += [Prompt(text=checked.reason), ui.question(state)]
-        elif kind == ActionKind.CHOOSE and not isinstance(spec, MultiAnswer):
-            self._accept(state, int(value) if spec.kind == "scale" else value, ui, out)
-        else:
-            out.stale = True
-
-    # --- moving through the flow -----------------------------------------------------------
-
-    def _accept(self, state: IntakeState, value: object, ui: PromptBuilder, out: Outcome) -> None:
-        step_id = state.step
-        state.answers[step_id] = value
-        state.selection = []
-        state.skipped = [s for s in state.skipped if s != step_id]
-        state.history.append(step_id)
-        out.answered_step = step_id
-        out.answer_text = describe(self.fm.step(step_id), value, self.flow, state.language)
-        if raise_flags(self.rules, state, ui, out):
-            return
-        self._move_on(state, ui, out)
-
-    def _skip(self, state: IntakeState, ui: PromptBuilder, out: Outcome) -> None:
-        if not self.fm.step(state.step).optional:
-            out.stale = True
-            return
-        state.answers.pop(state.step, None)
-        state.selection = []
-        state.history.append(state.step)
-        state.skipped = [*(s for s in state.skipped if s != state.step), state.step]
-        out.answered_step, out.answer_text = state.step, ui.message("skip")
-        self._move_on(state, ui, out)
-
-    def _move_on(self, state: IntakeState, ui: PromptBuilder, out: Outcome) -> None:
-        """Advance to the next step that needs the patient, sending info steps on the way."""
-        with self.fm.attached(state):
-            for _ in range(MAX_AUTO_STEPS):
-                source = state.step
-                if self.fm.advance(state):
-                    out.moves.append((source, state.step))
-                step = self.fm.step(state.step)
-                if step.ask_when is not None and not holds(step.ask_when, state.answers):
-                    state.answers.pop(state.step, None)
-                    out.passed_over.append(state.step)
-                    continue
-                if step.answer.kind == "info":
-                    out.prompts.append(ui.question(state))
-                    continue
-                done = state.step in state.answers or state.step in state.skipped
-                if state.editing and step.is_question and done:
-                    state.history.append(state.step)
-                    continue
-                break
-        self._arrive(state, ui, out)
-
-    def _arrive(self, state: IntakeState, ui: PromptBuilder, out: Outcome) -> None:
-        step = self.fm.step(state.step)
-        if step.answer.kind == "review":
-            state.editing = state.picking = False
-        if step.answer.kind == "end":
-            outcome = getattr(step.answer, "outcome", COMPLETED)
-            state.status = DECLINED if outcome == "declined" else COMPLETED
-            _keep_path_answers(state)
-        if state.pending_confirm is not None:
-            out.prompts.append(ui.confirm(state, state.pending_confirm))
-        else:
-            out.prompts.append(ui.question(state))
-
-    def _on_back(self, state: IntakeState, ui: PromptBuilder, out: Outcome, action: Action) -> None:
-        if action.step_index is not None and action.step_index != self.fm.index.get(state.step):
-            out.stale = True
-            return
-        if state.picking:
-            state.picking = False
-            out.prompts.append(ui.question(state))
-            return
-        if not state.history:
-            out.prompts += [ui.notice("nothing_to_undo"), ui.question(state)]
-            return
-        previous = state.history.pop()
-        state.answers.pop(previous, None)
-        state.state, state.selection, state.pending_confirm = previous, [], None
-        state.confirm_queue = []
-        out.prompts.append(ui.question(state))
-
-    def _review_choice(
-        self, state: IntakeState, value: str, ui: PromptBuilder, out: Outcome
-    ) -> None:
-        if value == "submit":
-            self._move_on(state, ui, out)
-        else:
-            state.picking = True
-            out.prompts.append(ui.question(state))
-
-    def _edit(self, state: IntakeState, target: str, ui: PromptBuilder, out: Outcome) -> None:
-        if target not in state.history:
-            out.stale = True
-            return
-        state.history = state.history[: state.history.index(target)]
-        state.answers.pop(target, None)
-        state.state, state.picking, state.editing = target, False, True
-        out.prompts.append(ui.question(state))
+        self.moves.press(state, action.kind, value, ui, out)
 
     def _builder(self, state: IntakeState, places: Placeholders) -> PromptBuilder:
         return PromptBuilder(self.fm, places, state.language)
-
-
-@dataclass(frozen=True)
-class _Opt:
-    value: str
-    label: str
-
-
-def _pick(selection: list[str], value: str, none: str | None, kind: ActionKind) -> list[str]:
-    """The selection after a multi-select press: a tick or untick that is already so (a
-    double tap, or a press on an older copy of the question) changes nothing."""
-    ticked = value in selection
-    if (kind == ActionKind.SELECT and ticked) or (kind == ActionKind.CLEAR and not ticked):
-        return selection
-    return _toggle(selection, value, none)
-
-
-def _toggle(selection: list[str], value: str, none: str | None) -> list[str]:
-    if value in selection:
-        return [v for v in selection if v != value]
-    if value == none:
-        return [value]
-    return [v for v in selection if v != none] + [value]
-
-
-def _keep_path_answers(state: IntakeState) -> None:
-    """Drop answers to questions the final path no longer passes (after edits)."""
-    kept = set(state.history)
-    state.answers = {k: v for k, v in state.answers.items() if k in kept}
-
-
-_YES_NO_STEP = Step(prompt="", answer=YesNoAnswer(kind="yes_no"))  # typed replies to confirms
