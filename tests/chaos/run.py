@@ -62,23 +62,36 @@ def fresh_schema(url: str) -> Iterator[str]:
 
 
 async def kill_at_random(fleet: Fleet, rng: random.Random) -> None:
-    """Forever: SIGKILL a running instance (one always stays), start it again a moment later."""
+    """Forever: SIGKILL a running instance (one always stays), start it again a moment later.
+
+    Cancelled, it stops cleanly: a kill under way finishes and no restart is left pending, so
+    whoever cancelled it may start the dead instances itself without racing it.
+    """
     restarts: set[asyncio.Task[None]] = set()
 
     async def restart(instance: Instance, after: float) -> None:
         await asyncio.sleep(after)
         fleet.start(instance)
 
-    while True:
-        await asyncio.sleep(rng.uniform(*KILL_EVERY))
-        alive = [i for i in fleet.instances if i.alive]
-        if len(alive) < 2:
-            continue
-        victim = rng.choice(alive)
-        await asyncio.to_thread(fleet.kill, victim)
-        task = asyncio.create_task(restart(victim, rng.uniform(*DOWN_FOR)))
-        restarts.add(task)
-        task.add_done_callback(restarts.discard)
+    try:
+        while True:
+            await asyncio.sleep(rng.uniform(*KILL_EVERY))
+            alive = [i for i in fleet.instances if i.alive]
+            if len(alive) < 2:
+                continue
+            victim = rng.choice(alive)
+            killing = asyncio.ensure_future(asyncio.to_thread(fleet.kill, victim))
+            try:
+                await asyncio.shield(killing)
+            finally:
+                await killing  # the thread runs on when cancelled: wait for it
+            task = asyncio.create_task(restart(victim, rng.uniform(*DOWN_FOR)))
+            restarts.add(task)
+            task.add_done_callback(restarts.discard)
+    finally:
+        for task in list(restarts):
+            task.cancel()
+        await asyncio.gather(*restarts, return_exceptions=True)
 
 
 async def settle(database: Database, telegram: Telegram) -> None:
@@ -124,6 +137,7 @@ async def chaos_run(
                 await asyncio.wait_for(crowd.done.wait(), timeout)
             seconds = time.monotonic() - started
             chores[0].cancel()
+            await asyncio.gather(chores[0], return_exceptions=True)  # no kill or restart left
             for instance in instances:
                 if not instance.alive:
                     fleet.start(instance)
