@@ -43,6 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from storage import plain_sql
 from storage.tables import BotInstance, InboxUpdate, utcnow
 
 INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
@@ -192,15 +193,17 @@ def claim(session: Session, *, update_id: int, chat_hash: int, owner: str | None
         "processed_at": now,
         "claimant": owner,
     }
-    statement = _claim(_dialect(session))
-    if session.execute(statement, values).first() is not None:
+    statement = plain_sql.prepared(session, "claim", _claim, CLAIM_KEYS)
+    if plain_sql.run(session, statement, values):
         return Claim.CLAIMED
     return Claim.DEFERRED if status_of(session, update_id=update_id) == PENDING else Claim.DUPLICATE
 
 
-@cache
+CLAIM_KEYS = ("update_id", "chat_hash", "status", "received_at", "processed_at", "claimant")
+
+
 def _claim(dialect: str) -> Any:
-    """The claim's upsert (built once: a turn pays only for executing it)."""
+    """The claim's upsert (compiled once, run as plain SQL: see `storage.plain_sql`)."""
     insert = (sqlite_insert if dialect == "sqlite" else pg_insert)(INBOX)
     applied = {
         "status": APPLIED,

@@ -2,8 +2,8 @@
 
 Counts are numbers per day, flow version and step (see `storage.tables.IntakeCount`); no
 patient, session or answer is named in them, and they stay when a patient deletes their data.
-`add_counts` is one upsert statement (executed for each row, in one call), built and compiled
-once, so a turn pays one statement.
+`add_counts` is one upsert statement (executed for each row, in one driver call), compiled once
+and run as plain SQL (`storage.plain_sql`), so a turn pays one statement.
 Intakes left open are not counted as they happen (nobody acts when a patient goes quiet):
 `open_sessions` counts them from the sessions table's (status, flow, version, step key, updated)
 index alone, without reading a session row. The step is sealed in the session; the index holds
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, and_, case, func, or_, select
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from storage import plain_sql
 from storage.tables import IntakeCount, IntakeSession
 
 COUNTS: Table = IntakeCount.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
@@ -65,12 +65,12 @@ def add_counts(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> None:
     # Rows in key order: concurrent turns (several instances on PostgreSQL) then lock the
     # shared counter rows in the same order and cannot deadlock on them.
     values.sort(key=lambda v: tuple(v[k] for k in KEY))
-    session.execute(_upsert(session.get_bind().dialect.name), values)
+    statement = plain_sql.prepared(session, "counts", _upsert, KEY + COLUMNS)
+    plain_sql.run_many(session, statement, values)
 
 
-@cache
 def _upsert(dialect: str) -> Any:
-    """The upsert adding a row's counts to the stored ones (built once: it is long to compile)."""
+    """The upsert adding a row's counts to the stored ones (compiled once: it is long)."""
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     statement = insert(COUNTS)
     added = {name: COUNTS.c[name] + statement.excluded[name] for name in COLUMNS}

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, update
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, bindparam, delete, inspect, update
+from sqlalchemy import select as select_columns
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlmodel import Session, SQLModel, col, select
 
+from storage import plain_sql
 from storage.sealing import Sealer
 from storage.tables import (
     AuditEvent,
@@ -27,29 +30,67 @@ from storage.tables import (
 )
 
 ACTIVE = "active"
+_Row = TypeVar("_Row", bound=SQLModel)
+PATIENTS: Table = Patient.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
+SESSIONS: Table = IntakeSession.__table__  # type: ignore[attr-defined]
 
 
 def find_current(
     session: Session, *, hashes: Sequence[int], for_update: bool = False
 ) -> tuple[Patient | None, IntakeSession | None]:
-    """The patient and their newest session in one query (the session locked when asked)."""
-    row = session.exec(_current(for_update), params={"hashes": list(hashes)}).first()
-    if row is not None:
-        return row[0], row[1]
-    return find_patient(session, hashes=hashes), None
+    """The patient and their newest session in one query (the session locked when asked).
+
+    Plain SQL (`storage.plain_sql`): the rows come back as detached objects, as if loaded;
+    `session.add` one to have a change written.
+    """
+    current = ("current", len(hashes), for_update)
+    query = plain_sql.prepared(session, current, lambda _: _current(len(hashes), for_update))
+    rows = plain_sql.run(session, query, {f"hash_{i}": h for i, h in enumerate(hashes)})
+    if rows:
+        row = rows[0]
+        split = len(PATIENTS.columns)
+        return _detached(Patient, row[:split]), _detached(IntakeSession, row[split:])
+    patient = ("patient", len(hashes))
+    query = plain_sql.prepared(session, patient, lambda _: _patient(len(hashes)))
+    rows = plain_sql.run(session, query, {f"hash_{i}": h for i, h in enumerate(hashes)})
+    return (_detached(Patient, rows[0]) if rows else None), None
+
+
+def _hashed(count: int) -> Any:
+    """`telegram_id_hash IN` `count` parameters (a key rotation makes it two)."""
+    return PATIENTS.c.telegram_id_hash.in_([bindparam(f"hash_{i}") for i in range(count)])
+
+
+def _current(count: int, for_update: bool) -> Any:
+    """The query of `find_current`: every column of the patient and of their newest session."""
+    query = (
+        select_columns(*PATIENTS.columns, *SESSIONS.columns)
+        .join_from(PATIENTS, SESSIONS, SESSIONS.c.patient_id == PATIENTS.c.id)
+        .where(_hashed(count))
+        .order_by(SESSIONS.c.id.desc())
+        .limit(1)
+    )
+    return query.with_for_update(of=SESSIONS) if for_update else query
+
+
+def _patient(count: int) -> Any:
+    return select_columns(*PATIENTS.columns).where(_hashed(count)).limit(1)
+
+
+def _detached(model: type[_Row], values: Sequence[Any]) -> _Row:
+    """A row as the ORM would have loaded it, in no session (no history, identity known)."""
+    names = _attribute_names(model)
+    instance: _Row = inspect(model).class_manager.new_instance()
+    instance_dict(instance).update(zip(names, values, strict=True))
+    make_transient_to_detached(instance)
+    return instance
 
 
 @cache
-def _current(for_update: bool) -> Any:
-    """The query of `find_current` (built once: a turn pays only for running it)."""
-    query = (
-        select(Patient, IntakeSession)
-        .join(IntakeSession, col(IntakeSession.patient_id) == col(Patient.id))
-        .where(col(Patient.telegram_id_hash).in_(bindparam("hashes", expanding=True)))
-        .order_by(col(IntakeSession.id).desc())
-        .limit(1)
-    )
-    return query.with_for_update(of=IntakeSession) if for_update else query
+def _attribute_names(model: type[SQLModel]) -> tuple[str, ...]:
+    configure_mappers()  # before the first instance is made outside a query
+    mapper = inspect(model)
+    return tuple(mapper.get_property_by_column(c).key for c in mapper.local_table.columns)
 
 
 def save_session(session: Session, *, record: IntakeSession, values: dict[str, Any]) -> None:
@@ -57,16 +98,17 @@ def save_session(session: Session, *, record: IntakeSession, values: dict[str, A
     object then holds them as stored."""
     names = tuple(sorted(values))
     params = {f"new_{name}": value for name, value in values.items()}
-    session.execute(_session_update(names), {"row_id": record.id, **params})
+    build, keys = (lambda _: _session_update(names)), ("row_id", *params)
+    statement = plain_sql.prepared(session, ("update", names), build, keys)
+    plain_sql.run(session, statement, {"row_id": record.id, **params})
     for name, value in values.items():
         set_committed_value(record, name, value)
 
 
 @cache
 def _session_update(names: tuple[str, ...]) -> Any:
-    table = IntakeSession.__table__  # type: ignore[attr-defined]  # sqlmodel leaves it untyped
     changes: dict[str, Any] = {name: bindparam(f"new_{name}") for name in names}
-    return update(table).where(table.c.id == bindparam("row_id")).values(changes)
+    return update(SESSIONS).where(SESSIONS.c.id == bindparam("row_id")).values(changes)
 
 
 def find_patient(session: Session, *, hashes: Sequence[int]) -> Patient | None:

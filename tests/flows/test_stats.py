@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -23,9 +23,11 @@ from bot.cli import app
 from bot.composition import Services, build_services
 from bot.terminal import TerminalChat
 from flows.engine.loading.loader import LoadedFlow
+from storage.intake_counts import COLUMNS
 from storage.tables import IntakeCount, IntakeSession, utcnow
 from tests.conftest import make_settings
 from tests.flows.typed_patients import EMERGENCY, ROUTINE
+from tests.storage.driver_trace import traced
 from tests.storage.postgres import URL as POSTGRES_URL
 from tests.storage.postgres import fresh_schema
 
@@ -150,21 +152,19 @@ def test_back_skip_decline_and_restart_are_counted(services: Services, database_
 
 
 def test_a_turn_writes_one_counting_statement_at_most(services: Services) -> None:
-    """Counting adds one INSERT .. ON CONFLICT to a turn; a turn counting nothing adds none."""
+    """Counting adds one INSERT .. ON CONFLICT to a turn (run once per counted row, in one
+    driver call); a turn counting nothing adds none."""
     chat(services, 1, ["I agree"])
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(services.database.engine, "before_cursor_execute", record)
-    try:
+    with traced(services.database.engine) as statements:
         chat(services, 1, ["40"])  # /start (resume: nothing counted), then an answer
-    finally:
-        event.remove(services.database.engine, "before_cursor_execute", record)
     counting = [s for s in statements if "intake_counts" in s]
-    assert len(counting) == 1
-    assert counting[0].startswith("INSERT INTO intake_counts")
+    assert counting
+    assert {s.split(" VALUES ")[0] for s in counting} == {
+        "INSERT INTO intake_counts (period, day, flow_id, flow_version, step_id, "
+        + ", ".join(COLUMNS)
+        + ")"
+    }
+    assert all(" ON CONFLICT " in s for s in counting)
 
 
 def test_counts_hold_no_patient_data(services: Services) -> None:

@@ -1,0 +1,135 @@
+"""Statements of the hot path as plain SQL, run on the DBAPI cursor of the caller's transaction.
+
+A patient turn runs the same few statements again and again, and SQLAlchemy's work around each
+(the compiled-cache look-up, building the parameters, the execution context, result and ORM
+loading) had cost more CPU than the database spent running them. A `PlainStatement` is still
+built by SQLAlchemy from the tables of `storage.tables` (the single source of truth: no schema
+is copied by hand), but compiled once per dialect into its SQL text, its parameter order and
+the type processors of its parameters and result columns; `run` then hands that text and the
+processed values straight to the driver, on the connection of the session's transaction. So
+the SQL, the stored values and the transaction are the ones SQLAlchemy would have used, and a
+driver error is raised as SQLAlchemy's (`IntegrityError`, `OperationalError`, ...) with its
+parameters hidden, like any other statement's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PlainStatement:
+    """A statement compiled for one dialect: its SQL, how to bind values, how to read rows."""
+
+    sql: str
+    order: tuple[str, ...] | None  # positional drivers (SQLite): the parameters in order
+    defaults: Mapping[str, Any]  # values compiled into the statement (already processed)
+    processors: Mapping[str, Processor]  # per parameter name, for values given at run time
+    results: tuple[Processor | None, ...]  # per result column
+    dialect: Dialect
+
+    def bind(self, values: Mapping[str, Any]) -> Any:
+        """The driver's parameters for `values` (a tuple or a dict, as the driver takes them)."""
+        merged = dict(self.defaults)
+        processors = self.processors
+        for name, value in values.items():
+            process = processors.get(name)
+            merged[name] = value if process is None or value is None else process(value)
+        if self.order is None:
+            return merged
+        return tuple([merged[name] for name in self.order])
+
+    def read(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """A driver's row as SQLAlchemy would have read it (timestamps in UTC, ...)."""
+        return tuple(
+            [v if p is None or v is None else p(v) for p, v in zip(self.results, row, strict=True)]
+        )
+
+
+def compile_plain(
+    statement: ClauseElement, dialect: Dialect, keys: Iterable[str] = ()
+) -> PlainStatement:
+    """Compile `statement` once for `dialect`; `keys` name the parameters given at run time."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    assert isinstance(compiled, SQLCompiler)
+    params = compiled.construct_params(_check=False)
+    processors: dict[str, Processor] = {}
+    for name in params:
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    defaults = {
+        name: (value if name not in processors or value is None else processors[name](value))
+        for name, value in params.items()
+        if not compiled.binds[name].required
+    }
+    order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+    columns = getattr(statement, "exported_columns", ())
+    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    return PlainStatement(compiled.string, order, defaults, processors, results, dialect)
+
+
+def prepared(
+    session: Session, key: Hashable, build: Callable[[str], ClauseElement], keys: Iterable[str] = ()
+) -> PlainStatement:
+    """The statement `build(dialect name)` compiled for the session's dialect, once per `key`."""
+    dialect = session.get_bind().dialect
+    found = _PREPARED.get((key, dialect.name))
+    if found is None:
+        found = compile_plain(build(dialect.name), dialect, keys)
+        _PREPARED[(key, dialect.name)] = found
+    return found
+
+
+_PREPARED: dict[tuple[Hashable, str], PlainStatement] = {}
+
+
+def run(session: Session, statement: PlainStatement, values: Mapping[str, Any]) -> list[Any]:
+    """Execute once in the session's transaction; the rows it returned, read."""
+    cursor = _cursor(session)
+    try:
+        cursor.execute(statement.sql, statement.bind(values))
+        rows = cursor.fetchall() if cursor.description is not None else []
+    except Exception as exc:
+        raise _wrapped(exc, statement) from exc
+    finally:
+        cursor.close()
+    return [statement.read(row) for row in rows]
+
+
+def run_many(
+    session: Session, statement: PlainStatement, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Execute once per row of values, in one driver call, in the session's transaction."""
+    cursor = _cursor(session)
+    try:
+        cursor.executemany(statement.sql, [statement.bind(values) for values in rows])
+    except Exception as exc:
+        raise _wrapped(exc, statement) from exc
+    finally:
+        cursor.close()
+
+
+def _cursor(session: Session) -> Any:
+    """A DBAPI cursor on the connection of the session's transaction (begun if need be)."""
+    return session.connection().connection.cursor()
+
+
+def _wrapped(exc: Exception, statement: PlainStatement) -> BaseException:
+    """A driver error as SQLAlchemy raises it (the same classes; parameters hidden)."""
+    dbapi = statement.dialect.loaded_dbapi
+    if not isinstance(exc, dbapi.Error):
+        return exc
+    return DBAPIError.instance(
+        statement.sql, None, exc, dbapi.Error, hide_parameters=True, dialect=statement.dialect
+    )
