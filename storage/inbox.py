@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -91,18 +90,14 @@ def receive(
         "owner": owner,
         "received_at": utcnow(),
     }
-    return session.execute(_receive(_dialect(session)), values).first() is not None
+    statement = plain_sql.prepared(session, "receive", _receive, tuple(values))
+    return bool(plain_sql.run(session, statement, values))
 
 
-@cache
 def _receive(dialect: str) -> Any:
-    """The insert of a received update (built once, executed with each update's values)."""
+    """The insert of a received update (compiled once, run as plain SQL with each update's)."""
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     return insert(INBOX).on_conflict_do_nothing().returning(INBOX.c.update_id)
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
 
 
 def heartbeat(session: Session, *, instance: str) -> None:

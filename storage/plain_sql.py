@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -32,7 +33,7 @@ class PlainStatement:
     """A statement compiled for one dialect: its SQL, how to bind values, how to read rows."""
 
     sql: str
-    order: tuple[str, ...] | None  # positional drivers (SQLite): the parameters in order
+    order: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None  # positional drivers (SQLite)
     defaults: Mapping[str, Any]  # values compiled into the statement (already processed)
     processors: Mapping[str, Processor]  # per parameter name, for values given at run time
     results: tuple[Processor | None, ...]  # per result column
@@ -40,14 +41,12 @@ class PlainStatement:
 
     def bind(self, values: Mapping[str, Any]) -> Any:
         """The driver's parameters for `values` (a tuple or a dict, as the driver takes them)."""
-        merged = dict(self.defaults)
-        processors = self.processors
-        for name, value in values.items():
-            process = processors.get(name)
-            merged[name] = value if process is None or value is None else process(value)
-        if self.order is None:
-            return merged
-        return tuple([merged[name] for name in self.order])
+        merged = {**self.defaults, **values}
+        for name, process in self.processors.items():
+            value = values.get(name)
+            if value is not None:
+                merged[name] = process(value)
+        return merged if self.order is None else self.order(merged)
 
     def read(self, row: Sequence[Any]) -> tuple[Any, ...]:
         """A driver's row as SQLAlchemy would have read it (timestamps in UTC, ...)."""
@@ -63,20 +62,30 @@ def compile_plain(
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     assert isinstance(compiled, SQLCompiler)
     params = compiled.construct_params(_check=False)
-    processors: dict[str, Processor] = {}
+    every: dict[str, Processor] = {}
     for name in params:
         process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            processors[name] = process
+            every[name] = process
+    given = set(keys) | {name for name in params if compiled.binds[name].required}
+    processors = {name: process for name, process in every.items() if name in given}
     defaults = {
-        name: (value if name not in processors or value is None else processors[name](value))
+        name: (value if name not in every or value is None else every[name](value))
         for name, value in params.items()
         if not compiled.binds[name].required
     }
-    order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+    order = _getter(compiled.positiontup) if compiled.positiontup is not None else None
     columns = getattr(statement, "exported_columns", ())
     results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     return PlainStatement(compiled.string, order, defaults, processors, results, dialect)
+
+
+def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values of `names` in order, as a tuple (one C call)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda values: (values[name],)
+    return itemgetter(*names)
 
 
 def prepared(
