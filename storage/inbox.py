@@ -307,18 +307,6 @@ def count_pending(session: Session) -> int:
     return int(session.execute(query).scalar_one())
 
 
-def purge(session: Session, *, processed_before: datetime) -> int:
-    """Delete finished updates processed before a time; how many went.
-
-    Telegram picks a random update id again after a week without updates, so a finished row
-    kept longer could swallow a new update as a repeat.
-    """
-    statement = delete(INBOX).where(
-        INBOX.c.status != PENDING, INBOX.c.processed_at < processed_before
-    )
-    return cast(CursorResult[Any], session.execute(statement)).rowcount
-
-
 def forget(session: Session, *, chat_hashes: Sequence[int]) -> int:
     """Cut a chat's finished rows loose from it (they still stop a repeat); how many."""
     statement = (

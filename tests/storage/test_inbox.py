@@ -121,19 +121,19 @@ def test_a_claim_without_a_received_row_is_remembered(database: Database) -> Non
     assert claim(database, 500) is inbox.Claim.DUPLICATE
 
 
-def test_closing_and_purging(database: Database) -> None:
-    """An update no turn claimed is closed (done or failed); applied rows go after a week."""
+def test_closing(database: Database) -> None:
+    """An update no turn claimed is closed (done or failed), once; the closed rows stay (the
+    retention purge removes them, see tests/flows/test_retention.py)."""
     receive(database, 20, 21, 22)
     with database.transaction() as tx:
         assert inbox.finish(tx, update_id=20)
         assert inbox.finish(tx, update_id=21, status=inbox.FAILED)
         assert not inbox.finish(tx, update_id=20)  # once
         assert inbox.pending_before(tx, chat_hash=CHAT, update_id=99) == [(22, "p22")]
-    with database.transaction() as tx:
-        assert inbox.purge(tx, processed_before=utcnow() - timedelta(days=7)) == 0
-        assert inbox.purge(tx, processed_before=utcnow() + timedelta(seconds=1)) == 2
     with database.reading() as tx:
-        assert [r.update_id for r in tx.exec(select(InboxUpdate))] == [22]
+        assert inbox.status_of(tx, update_id=20) == inbox.DONE
+        assert inbox.status_of(tx, update_id=21) == inbox.FAILED
+        assert inbox.status_of(tx, update_id=22) == inbox.PENDING
 
 
 def test_one_active_intake_per_patient(database: Database) -> None:
