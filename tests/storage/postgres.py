@@ -10,11 +10,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from storage.database import Database
+from storage.migrate import upgrade
 
 URL = os.environ.get("INTAKE_TEST_POSTGRES_URL")
 
@@ -38,3 +40,27 @@ def fresh_schema(prefix: str) -> Iterator[str]:
         with admin.engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def migrated(kind: str, folder: Path, name: str) -> Iterator[Database]:
+    """A migrated database of `kind` ("sqlite": a file in `folder`; "postgres": a fresh schema
+    on the test server, the test skipped without one), disposed of on exit."""
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / f'{name}.db'}"
+        db = Database(url)
+        upgrade(db)
+        try:
+            yield db
+        finally:
+            db.dispose()
+        return
+    if not URL:
+        pytest.skip("INTAKE_TEST_POSTGRES_URL is not set")
+    with fresh_schema(name) as url:
+        db = Database(url)
+        upgrade(db)
+        try:
+            yield db
+        finally:
+            db.dispose()

@@ -21,7 +21,7 @@ from storage.database import Database
 from storage.migrate import upgrade
 from storage.tables import InboxUpdate, IntakeSession, Patient, utcnow
 from tests.conftest import make_settings
-from tests.storage.postgres import URL, fresh_schema, requires_postgres
+from tests.storage.postgres import fresh_schema, migrated, requires_postgres
 
 CHAT = 77
 
@@ -29,19 +29,8 @@ CHAT = 77
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated database: a SQLite file, or a fresh schema on the test PostgreSQL."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
-        upgrade(db)
+    with migrated(request.param, tmp_path, "inbox") as db:
         yield db
-        db.dispose()
-        return
-    if not URL:
-        pytest.skip("INTAKE_TEST_POSTGRES_URL is not set")
-    with fresh_schema("inbox") as url:
-        db = Database(url)
-        upgrade(db)
-        yield db
-        db.dispose()
 
 
 def receive(database: Database, *update_ids: int, chat: int = CHAT) -> list[bool]:

@@ -18,10 +18,9 @@ from bot.composition import Services
 from flows.engine.conversation.values import Action, ActionKind, Inbound
 from storage import inbox, intake_counts, intakes, plain_sql
 from storage.database import Database
-from storage.migrate import upgrade
 from storage.tables import InboxUpdate, IntakeCount, IntakeSession, Patient
 from tests.storage.driver_trace import traced
-from tests.storage.postgres import URL, fresh_schema
+from tests.storage.postgres import migrated
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
@@ -29,19 +28,8 @@ WHEN = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated database: a SQLite file, or a fresh schema on the test PostgreSQL."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'plain.db'}")
-        upgrade(db)
+    with migrated(request.param, tmp_path, "plain") as db:
         yield db
-        db.dispose()
-        return
-    if not URL:
-        pytest.skip("INTAKE_TEST_POSTGRES_URL is not set")
-    with fresh_schema("plain") as url:
-        db = Database(url)
-        upgrade(db)
-        yield db
-        db.dispose()
 
 
 def stored(database: Database, table: Any, *where: Any) -> list[dict[str, Any]]:
