@@ -13,12 +13,14 @@ overwrites deleted rows in the file instead of leaving them in free pages.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
@@ -30,6 +32,7 @@ BUSY_TIMEOUT_MS = 5000
 POOL_SIZE = 10  # PostgreSQL connections kept open (and threads running turns)
 FILE_MODE = 0o600  # the database file, its -wal and -shm, exports: owner only
 READ_ONLY = "intake_read_only"  # execution option: begin without taking the write lock
+T = TypeVar("T")
 
 
 class StorageError(Exception):
@@ -51,6 +54,11 @@ class Database:
         # so one thread: no turns queueing inside SQLite's busy wait, one connection's cache.
         workers = 1 if self.is_sqlite else POOL_SIZE
         self.workers = ThreadPoolExecutor(workers, thread_name_prefix="db")
+
+    async def run(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Await blocking database work run in `workers` (queued with the turns)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.workers, functools.partial(work, *args, **kwargs))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -107,8 +107,7 @@ class IntakeService:
 
     async def handle(self, inbound: Inbound) -> Turn:
         """Apply one patient update (in one of the database's worker threads)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.database.workers, self.handle_sync, inbound)
+        return await self.database.run(self.handle_sync, inbound)
 
     def handle_sync(self, inbound: Inbound) -> Turn:
         """Apply one patient update in one transaction; a failure still answers the patient."""
