@@ -38,8 +38,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from storage import plain_sql
@@ -67,7 +65,7 @@ class Claim(StrEnum):
 
 
 def _insert(session: Session) -> Any:
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    return plain_sql.insert_for(session.get_bind().dialect.name)
 
 
 def receive(
@@ -96,8 +94,9 @@ def receive(
 
 def _receive(dialect: str) -> Any:
     """The insert of a received update (compiled once, run as plain SQL with each update's)."""
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    return insert(INBOX).on_conflict_do_nothing().returning(INBOX.c.update_id)
+    return (
+        plain_sql.insert_for(dialect)(INBOX).on_conflict_do_nothing().returning(INBOX.c.update_id)
+    )
 
 
 def heartbeat(session: Session, *, instance: str) -> None:
@@ -199,7 +198,7 @@ CLAIM_KEYS = ("update_id", "chat_hash", "status", "received_at", "processed_at",
 
 def _claim(dialect: str) -> Any:
     """The claim's upsert (compiled once, run as plain SQL: see `storage.plain_sql`)."""
-    insert = (sqlite_insert if dialect == "sqlite" else pg_insert)(INBOX)
+    insert = plain_sql.insert_for(dialect)(INBOX)
     applied = {
         "status": APPLIED,
         "processed_at": insert.excluded.processed_at,

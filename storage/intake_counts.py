@@ -18,8 +18,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, case, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from storage import plain_sql
@@ -71,8 +69,7 @@ def add_counts(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def _upsert(dialect: str) -> Any:
     """The upsert adding a row's counts to the stored ones (compiled once: it is long)."""
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    statement = insert(COUNTS)
+    statement = plain_sql.insert_for(dialect)(COUNTS)
     added = {name: COUNTS.c[name] + statement.excluded[name] for name in COLUMNS}
     return statement.on_conflict_do_update(index_elements=KEY, set_=added)
 

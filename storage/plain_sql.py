@@ -20,6 +20,8 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Dialect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
@@ -86,6 +88,11 @@ def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ..
         name = names[0]
         return lambda values: (values[name],)
     return itemgetter(*names)
+
+
+def insert_for(dialect: str) -> Any:
+    """The `insert` construct of a dialect (SQLite's or PostgreSQL's: both know ON CONFLICT)."""
+    return sqlite_insert if dialect == "sqlite" else pg_insert
 
 
 def prepared(
