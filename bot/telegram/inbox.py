@@ -30,15 +30,13 @@ after a restart.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection
 from telegram import Bot, Update
@@ -50,7 +48,6 @@ from storage import inbox
 from storage.database import Database
 
 _LOG = logging.getLogger(__name__)
-T = TypeVar("T")
 SWEEP_SECONDS = 1.0  # how often the heartbeat is written and dead instances' updates adopted
 DEAD_AFTER = timedelta(seconds=30)  # an instance not seen for this long has died
 RETRY_SECONDS = 1.0  # a deferred update given up by the processor is queued again after this
@@ -269,7 +266,7 @@ class InboxQueue(asyncio.Queue[object]):
         """Keep a poll's updates as sent (stored as they are, not serialised again by PTB);
         the parsed body, pressed keyboards left out, for PTB (see `InboxGate`)."""
         try:
-            parsed = json.loads(body)
+            parsed: dict[str, Any] = json.loads(body)
             result = parsed["result"]
             self.polled = {item["update_id"]: json.dumps(item).encode() for item in result}
         except (ValueError, TypeError, KeyError):
@@ -277,7 +274,7 @@ class InboxQueue(asyncio.Queue[object]):
             return None
         for item in result:
             drop_pressed_keyboard(item)
-        return dict(parsed)
+        return parsed
 
     async def committed(self) -> None:
         """Wait until every staged update is committed (or refused) and queued."""
@@ -315,7 +312,7 @@ class InboxQueue(asyncio.Queue[object]):
 
     async def _keep(self, received: list[tuple[Update, bytes | None]]) -> list[Received]:
         try:
-            return await self._on_database(self.store.keep_all, received)
+            return await self.store.database.run(self.store.keep_all, received)
         except Exception as exc:
             for update, _ in received:
                 _LOG.error(
@@ -324,13 +321,6 @@ class InboxQueue(asyncio.Queue[object]):
                 self.write_failures += 1
                 self.unsaved.add(update.update_id)
             return [Received.UNSAVED] * len(received)
-
-    async def _on_database(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking inbox work on the database's executor (its writes queue with turns)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.store.database.workers, functools.partial(work, *args, **kwargs)
-        )
 
     async def resume(self, *, own: bool = False) -> int:
         """Queue the pending updates of dead instances (with `own`, ours too); how many."""
@@ -355,13 +345,13 @@ class InboxQueue(asyncio.Queue[object]):
     async def older_than(self, update: Update) -> list[Update]:
         """The chat's pending updates older than `update`, oldest first."""
         assert self.bot is not None
-        return await self._on_database(self.store.pending_before, update, self.bot)
+        return await self.store.database.run(self.store.pending_before, update, self.bot)
 
     async def close(self, update_id: int, *, failed: bool) -> None:
         """Close an update no turn claimed; if the database refuses, it stays pending (this
         process does not take it again; after a restart it is applied again)."""
         try:
-            await self._on_database(self.store.finish, update_id, failed=failed)
+            await self.store.database.run(self.store.finish, update_id, failed=failed)
         except Exception as exc:
             _LOG.error("inbox.close_failed update_id=%s error=%s", update_id, type(exc).__name__)
             if len(self.stuck) > STUCK_LIMIT:
@@ -379,7 +369,7 @@ class InboxQueue(asyncio.Queue[object]):
         replied, self.replied = self.replied, []
         if replied:
             try:
-                await self._on_database(self.store.delivered, replied)
+                await self.store.database.run(self.store.delivered, replied)
             except Exception:
                 self.replied.extend(replied)  # next time
                 raise
