@@ -96,16 +96,7 @@ class Delivery:
 
     async def edit(self, message: Message, text: str, markup: InlineKeyboard | None) -> None:
         """Replace a message's text and keyboard; an edit that fails changes nothing."""
-        try:
-            await self._call(
-                "editMessageText",
-                chat_id=message.chat_id,
-                message_id=message.message_id,
-                text=text,
-                reply_markup=markup,
-            )
-        except BadRequest as exc:  # not modified, or too old to edit: cosmetic only
-            _LOG.debug("edit skipped: chat=%s reason=%s", message.chat_id, type(exc).__name__)
+        await self._edit(message.chat_id, message.message_id, text, markup)
 
     async def unreachable(self, chat_id: int) -> None:
         """Record that a patient blocked the bot (private chats only)."""
@@ -191,11 +182,20 @@ class Delivery:
         return Shown(int(sent["message_id"]), str(sent.get("text", "")))
 
     async def _edit_text(self, chat_id: int, message_id: int, text: str) -> None:
+        await self._edit(chat_id, message_id, split_text(text)[0], None)
+
+    async def _edit(
+        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboard | None
+    ) -> None:
         try:
             await self._call(
-                "editMessageText", chat_id=chat_id, message_id=message_id, text=split_text(text)[0]
+                "editMessageText",
+                chat_id=chat_id,
+                message_id=message_id,
+                text=text,
+                reply_markup=markup,
             )
-        except BadRequest as exc:
+        except BadRequest as exc:  # not modified, or too old to edit: cosmetic only
             _LOG.debug("edit skipped: chat=%s reason=%s", chat_id, type(exc).__name__)
 
     async def _call(self, endpoint: str, **fields: Any) -> Any:
