@@ -7,7 +7,7 @@ from sqlmodel import select
 from flows.engine.conversation.buttons import decode
 from storage.tables import ReviewItem
 from tests.bot.conftest import RunningBot
-from tests.bot.fake_bot_api import BOT_USERNAME
+from tests.bot.fake_bot_api import BOT_USERNAME, Sent
 
 PATIENT = 1001
 
@@ -59,14 +59,19 @@ async def test_every_button_payload_is_compact_and_bound_to_the_step(
     assert all(decode(p) is not None for p in payloads)
 
 
-async def test_multi_select_marks_toggle_in_place(telegram_bot: RunningBot) -> None:
-    """Tapping a multi-select option edits the same message to show a check mark."""
-    bot = telegram_bot
+async def at_first_multi_select(bot: RunningBot) -> Sent:
+    """Answer up to the first multi-select question; its message."""
     await bot.say(PATIENT, "/start")
     await bot.tap(PATIENT, "I agree")
     await bot.say(PATIENT, "40")
     await bot.tap(PATIENT, "Male")
-    question = bot.last(PATIENT)
+    return bot.last(PATIENT)
+
+
+async def test_multi_select_marks_toggle_in_place(telegram_bot: RunningBot) -> None:
+    """Tapping a multi-select option edits the same message to show a check mark."""
+    bot = telegram_bot
+    question = await at_first_multi_select(bot)
     before = len(bot.fake.messages_to(PATIENT))
     first_label = question.buttons[0][0]
     await bot.tap(PATIENT, first_label)
@@ -81,11 +86,7 @@ async def test_a_second_press_of_an_option_as_first_shown_keeps_it_ticked(
     """A double tap, or a tap on an older copy of the question, sends the option as it was
     shown (unticked) twice: it stays ticked; the ticked button then unticks it."""
     bot = telegram_bot
-    await bot.say(PATIENT, "/start")
-    await bot.tap(PATIENT, "I agree")
-    await bot.say(PATIENT, "40")
-    await bot.tap(PATIENT, "Male")
-    question = bot.last(PATIENT)
+    question = await at_first_multi_select(bot)
     label, as_shown = question.buttons[0]
     for _ in range(2):
         bot.fake.press(PATIENT, question.message_id, as_shown)

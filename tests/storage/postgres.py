@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,21 +46,14 @@ def fresh_schema(prefix: str) -> Iterator[str]:
 def migrated(kind: str, folder: Path, name: str) -> Iterator[Database]:
     """A migrated database of `kind` ("sqlite": a file in `folder`; "postgres": a fresh schema
     on the test server, the test skipped without one), disposed of on exit."""
-    if kind == "sqlite":
-        url = f"sqlite:///{folder / f'{name}.db'}"
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite:///{folder / f'{name}.db'}"
+        elif URL:
+            url = stack.enter_context(fresh_schema(name))
+        else:
+            pytest.skip("INTAKE_TEST_POSTGRES_URL is not set")
         db = Database(url)
+        stack.callback(db.dispose)
         upgrade(db)
-        try:
-            yield db
-        finally:
-            db.dispose()
-        return
-    if not URL:
-        pytest.skip("INTAKE_TEST_POSTGRES_URL is not set")
-    with fresh_schema(name) as url:
-        db = Database(url)
-        upgrade(db)
-        try:
-            yield db
-        finally:
-            db.dispose()
+        yield db
