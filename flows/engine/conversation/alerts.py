@@ -53,9 +53,19 @@ def note_facts(state: IntakeState, found: ScreenResult) -> None:
             state.unsure[fact] = text_evidence(FREE_TEXT, state.step, finding.words)
 
 
-def raise_flags(rules: RuleBook, state: IntakeState, ui: PromptBuilder, out: Outcome) -> bool:
-    """Announce newly raised flags; True when an emergency ended the intake."""
-    held = rules.held(state.answers, state.facts)
+def raise_flags(
+    rules: RuleBook,
+    state: IntakeState,
+    ui: PromptBuilder,
+    out: Outcome,
+    answered: str | None = None,
+) -> bool:
+    """Announce newly raised flags; True when an emergency ended the intake. `answered`, the
+    step just answered, limits the check to the flags that answer can raise (`held_after`)."""
+    if answered is None:
+        held = rules.held(state.answers, state.facts)
+    else:
+        held = rules.held_after(answered, state.answers, state.facts)
     new = {f: lvl for f, lvl in held.items() if _more_urgent(lvl, state.raised.get(f))}
     if not new:
         return False

@@ -67,7 +67,7 @@ class Navigator:
         state.history.append(step_id)
         out.answered_step = step_id
         out.answer_text = describe(self.fm.step(step_id), value, self.flow, state.language)
-        if raise_flags(self.rules, state, ui, out):
+        if raise_flags(self.rules, state, ui, out, answered=step_id):
             return
         self._move_on(state, ui, out)
 

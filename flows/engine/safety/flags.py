@@ -4,7 +4,8 @@ Rules are the flow's data. A fact holds when free text asserted it (the engine k
 the patient's words) or when the checklist answers its `answers` condition names hold, so a
 fact from text and a ticked box meet in one rule. A modifier (e.g. bleeding while on NSAIDs
 or blood thinners) raises its flags by whole levels. The highest level raised is the intake's
-review priority. `RuleBook` is compiled once per flow version; `reasons` says what matched.
+review priority. `RuleBook` is compiled once per flow version (conditions as closures, and the
+index of which flags each answer can raise); `reasons` says what matched.
 """
 
 from __future__ import annotations
@@ -13,11 +14,22 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.engine.format.conditions import Compare, FactCheck, FactView, Leaf, explain, holds
+from flows.engine.format.conditions import (
+    Check,
+    Compare,
+    FactCheck,
+    FactView,
+    Leaf,
+    compiled,
+    explain,
+    holds,
+)
 from flows.engine.format.model import Flow
 from flows.engine.format.safety_rules import Fact, Level
+from flows.engine.safety.rule_index import RuleIndex
 
 ROUTINE = "routine"
+_Rule = tuple[str, Check, Level]  # a red flag's id, its compiled `when` and its level
 PRIORITIES = (Level.EMERGENCY.value, Level.SAME_DAY.value, Level.SOON.value, ROUTINE)
 
 
@@ -36,27 +48,53 @@ class RuleBook:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.facts: dict[str, Fact] = {fact.id: fact for fact in flow.facts}
+        self._fact_checks = {f.id: compiled(f.answers) for f in flow.facts if f.answers}
+        self._rules = tuple((r.id, compiled(r.when), r.level) for r in flow.red_flags)
+        self._modifiers = tuple(
+            (compiled(m.when), frozenset(m.flags), m.raise_by) for m in flow.modifiers
+        )
+        self.index = RuleIndex(flow)
+        self._after: dict[str, tuple[_Rule, ...]] = {}
 
     def view(self, answers: Mapping[str, Any], said: Collection[str]) -> FactView:
         """Whether a fact holds: said in free text, or asserted by the answers."""
+        checks = self._fact_checks
 
         def fact_holds(fact_id: str) -> bool:
             if fact_id in said:
                 return True
-            fact = self.facts.get(fact_id)
-            return fact is not None and fact.answers is not None and holds(fact.answers, answers)
+            check = checks.get(fact_id)
+            return check is not None and check(answers, None)
 
         return fact_holds
 
     def held(self, answers: Mapping[str, Any], said: Collection[str] = ()) -> dict[str, str]:
         """Every flag that holds now, with its level after modifiers, most urgent first."""
+        return self._levels(self._rules, answers, said)
+
+    def held_after(
+        self, step_id: str, answers: Mapping[str, Any], said: Collection[str] = ()
+    ) -> dict[str, str]:
+        """After an answer to `step_id`: `held`, but only among the flags that answer can newly
+        raise or make more urgent (see `RuleIndex`); the others were checked before."""
+        rules = self._after.get(step_id)
+        if rules is None:
+            wanted = self.index.after_answer(step_id)
+            rules = self._after[step_id] = tuple(r for r in self._rules if r[0] in wanted)
+        return self._levels(rules, answers, said)
+
+    def _levels(
+        self, rules: tuple[_Rule, ...], answers: Mapping[str, Any], said: Collection[str]
+    ) -> dict[str, str]:
         facts = self.view(answers, said)
-        levels = {r.id: r.level for r in self.flow.red_flags if holds(r.when, answers, facts)}
-        for modifier in self.flow.modifiers:
-            if holds(modifier.when, answers, facts):
-                for flag_id in modifier.flags:
+        levels = {flag_id: level for flag_id, check, level in rules if check(answers, facts)}
+        if not levels:
+            return {}
+        for check, flags, raise_by in self._modifiers:
+            if not flags.isdisjoint(levels) and check(answers, facts):
+                for flag_id in flags:
                     if flag_id in levels:
-                        levels[flag_id] = _raise(levels[flag_id], modifier.raise_by)
+                        levels[flag_id] = _raise(levels[flag_id], raise_by)
         ordered = sorted(levels.items(), key=lambda item: item[1].rank)
         return {flag_id: level.value for flag_id, level in ordered}
 
