@@ -313,16 +313,25 @@ def test_rectal_bleeding_age_threshold(bundled: Conversation, age: str, raised: 
 
 
 def test_two_patients_in_the_same_state_share_the_machine_safely(bundled: Conversation) -> None:
-    """Two patients at the same step with the same answers (every new patient at consent) are
-    attached to the one compiled machine at once, as two turns in two threads are: each is
-    detached on its own. (They once compared equal, so detaching one removed the other.)"""
+    """Two patients at the same step with the same answers (every new patient at consent)
+    move on the one compiled machine independently, and neither is ever listed on it (turns
+    in several threads share it). (They once compared equal, so detaching one removed the
+    other; turns no longer attach a patient at all.)"""
     first, second = bundled.new_state("en"), bundled.new_state("en")
-    with bundled.fm.attached(first):
-        with bundled.fm.attached(second):
-            assert bundled.fm.advance(second) is not None
-        assert first in bundled.fm.machine.models
-    assert first not in bundled.fm.machine.models
-    assert second not in bundled.fm.machine.models
+    first.answers["consent"] = second.answers["consent"] = "agree"
+    assert bundled.fm.advance(second)
+    assert (first.step, second.step) == ("consent", "age")
+    assert bundled.fm.advance(first)
+    assert first.step == "age"
+    assert bundled.fm.machine.models == []
+
+
+def test_a_step_the_flow_does_not_have_is_refused(bundled: Conversation) -> None:
+    """A state at a step this flow version lacks is refused as `transitions` refuses it."""
+    state = bundled.new_state("en")
+    state.state = "no_such_step"
+    with pytest.raises(ValueError, match="no_such_step"):
+        bundled.fm.advance(state)
 
 
 def test_an_edited_answer_counts_only_while_its_question_is_current(small: Conversation) -> None:

@@ -1,22 +1,23 @@
 """A flow compiled to a `transitions` Machine: states are step ids, `advance` follows `next`.
 
 One Machine per flow version, built once with `model=None` and `auto_transitions=False`.
-Conditions are Python callables built from the validated condition data, never names that
-`transitions` would import. A turn attaches the runtime state at its saved step and detaches
-it in a `finally` (PITFALLS.md: keeping every patient attached costs memory and time).
+Conditions are Python callables compiled from the validated condition data, never names that
+`transitions` would import. A turn fires the machine's `advance` event on the runtime state
+without attaching it: the event reads and sets the state's `state` attribute itself, so no
+patient is ever listed on the shared machine (attaching and detaching every turn cost more
+than the rest of a move, and `Machine.models` is shared by every turn in every thread).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from transitions import EventData, Machine
 
 from flows.engine.conversation.state import IntakeState
-from flows.engine.format.conditions import Condition, holds, referenced_steps
+from flows.engine.format.conditions import Check, Condition, compiled, referenced_steps
 from flows.engine.format.model import Flow
 from flows.engine.format.steps import Branch, Step
 
@@ -48,6 +49,7 @@ class FlowMachine:
         self.index = {step_id: i for i, step_id in enumerate(self.step_ids)}
         self.routing_steps = routing_steps(flow)  # the answers that decide the path
         self.remaining_cache: dict[tuple[object, ...], int] = {}
+        self.question_cache: dict[tuple[str, str | None], object] = {}  # see prompts.py
         self._ahead: dict[str, frozenset[str]] = {}
         self.machine = _PlainMachine(
             model=None,
@@ -61,6 +63,13 @@ class FlowMachine:
                 self.machine.add_transition(
                     ADVANCE, source=step_id, dest=branch.goto, conditions=_guard(branch.when)
                 )
+        self._advance = self.machine.events[ADVANCE] if self.machine.events else None
+        self._sources = frozenset(s for s in self.step_ids if self.machine.get_triggers(s))
+        self.asked_when: dict[str, Check] = {
+            step_id: compiled(step.ask_when)
+            for step_id, step in flow.steps.items()
+            if step.ask_when is not None
+        }
 
     def step(self, step_id: str) -> Step:
         """The step with this id."""
@@ -79,20 +88,13 @@ class FlowMachine:
             found = self._ahead[step_id] = frozenset(seen)
         return found
 
-    @contextmanager
-    def attached(self, state: IntakeState) -> Iterator[IntakeState]:
-        """`state` attached to the machine at its saved step for the duration of a turn."""
-        self.machine.add_model(state, initial=state.state)
-        try:
-            yield state
-        finally:
-            self.machine.remove_model(state)
-
     def advance(self, state: IntakeState) -> bool:
-        """Follow the current step's `next` (state must be attached); False at an end."""
-        if not self.machine.get_triggers(state.state):
+        """Follow the current step's `next`; False at an end. A step this flow version does
+        not have raises ValueError, as `transitions` does."""
+        if self._advance is None or state.state not in self._sources:
+            self.machine.get_state(state.state)
             return False
-        return bool(self.machine.events[ADVANCE].trigger(state))
+        return bool(self._advance.trigger(state))
 
 
 def routing_steps(flow: Flow) -> tuple[str, ...]:
@@ -119,9 +121,10 @@ def branches(step: Step) -> Iterator[Branch]:
 def _guard(condition: Condition | None) -> list[str | Callable[..., bool | None]]:
     if condition is None:
         return []
+    test = compiled(condition)
 
     def check(event: EventData) -> bool:
         model: Any = event.model
-        return holds(condition, model.answers)
+        return test(model.answers, None)
 
     return [check]

@@ -16,7 +16,6 @@ from flows.engine.conversation.parsing import Accepted, check_multi, describe
 from flows.engine.conversation.prompts import PromptBuilder
 from flows.engine.conversation.state import COMPLETED, DECLINED, IntakeState
 from flows.engine.conversation.values import MULTI_PRESSES, Action, ActionKind, Prompt
-from flows.engine.format.conditions import holds
 from flows.engine.format.model import Flow
 from flows.engine.format.steps import MultiAnswer
 from flows.engine.safety.flags import RuleBook
@@ -123,24 +122,25 @@ class Navigator:
 
     def _move_on(self, state: IntakeState, ui: PromptBuilder, out: Outcome) -> None:
         """Advance to the next step that needs the patient, sending info steps on the way."""
-        with self.fm.attached(state):
-            for _ in range(MAX_AUTO_STEPS):
-                source = state.step
-                if self.fm.advance(state):
-                    out.moves.append((source, state.step))
-                step = self.fm.step(state.step)
-                if step.ask_when is not None and not holds(step.ask_when, state.answers):
-                    state.answers.pop(state.step, None)
-                    out.passed_over.append(state.step)
-                    continue
-                if step.answer.kind == "info":
-                    out.prompts.append(ui.question(state))
-                    continue
-                done = state.step in state.answers or state.step in state.skipped
-                if state.editing and step.is_question and done:
-                    state.history.append(state.step)
-                    continue
-                break
+        asked_when = self.fm.asked_when
+        for _ in range(MAX_AUTO_STEPS):
+            source = state.step
+            if self.fm.advance(state):
+                out.moves.append((source, state.step))
+            step = self.fm.step(state.step)
+            asked = asked_when.get(state.step)
+            if asked is not None and not asked(state.answers, None):
+                state.answers.pop(state.step, None)
+                out.passed_over.append(state.step)
+                continue
+            if step.answer.kind == "info":
+                out.prompts.append(ui.question(state))
+                continue
+            done = state.step in state.answers or state.step in state.skipped
+            if state.editing and step.is_question and done:
+                state.history.append(state.step)
+                continue
+            break
         self._arrive(state, ui, out)
 
     def _arrive(self, state: IntakeState, ui: PromptBuilder, out: Outcome) -> None:
