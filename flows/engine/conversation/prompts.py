@@ -6,6 +6,10 @@ questions the answers so far surely lead to. A condition that a later answer cou
 decide counts as false, so the total never goes down as answers come in; it goes up once, on
 the answer that brings in more questions (symptoms chosen, each with its follow-ups). Only a
 `next` branch taken on an answer can lower it.
+
+A question's text and buttons depend only on the step and the language (and the ticks of a
+multi-select), so they are built once per flow version, step and language and reused; a step
+whose texts use a placeholder is built afresh each time, as the placeholders are per patient.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class Placeholders:
 
     def fill(self, text: str) -> str:
         """`text` with {booking_url} and {emergency_number} replaced."""
+        if "{" not in text:
+            return text
         return text.replace("{booking_url}", self.booking_url).replace(
             "{emergency_number}", self.emergency_number
         )
@@ -68,13 +74,14 @@ class PromptBuilder:
             return self.review_pick(state) if state.picking else self.review(state)
         if kind in ("end", "info"):
             return Prompt(text=self.text(step.prompt), kind=_KIND[kind], step=state.step)
+        text, choices = self._asked(state.step, step, state.selection)
         return Prompt(
-            text=self._question_text(step),
+            text=text,
             kind=PromptKind.QUESTION,
             step=state.step,
             step_index=self.fm.index[state.step],
             answer_kind=kind,
-            choices=self.choices(step, state.selection),
+            choices=choices,
             multi=kind == "multi",
             can_back=bool(state.history),
             can_skip=step.optional,
@@ -226,6 +233,21 @@ class PromptBuilder:
             step_id = target
         return max(count, 1)
 
+    def _asked(
+        self, step_id: str, step: Step, selection: list[str]
+    ) -> tuple[str, tuple[Choice, ...]]:
+        """A question's text and buttons: built once per step and language (see the module)."""
+        key = (step_id, self.language)
+        built = self.fm.question_cache.get(key)
+        if built is None:
+            built = self.fm.question_cache[key] = _built_once(self, step)
+        if not isinstance(built, tuple):  # a placeholder in its texts: built for this patient
+            return self._question_text(step), self.choices(step, selection)
+        text, choices = built
+        if selection and isinstance(step.answer, ChoiceAnswer | MultiAnswer):
+            choices = tuple(Choice(c.value, c.label, c.value in selection) for c in choices)
+        return text, choices
+
     def _question_text(self, step: Step) -> str:
         text = self.text(step.prompt)
         spec = step.answer
@@ -243,6 +265,21 @@ class PromptBuilder:
 
 
 _KIND = {"end": PromptKind.END, "info": PromptKind.INFO}
+_MARK = "\x00"  # placeholders filled with it show whether a text uses one
+_MARKED = Placeholders(booking_url=_MARK, emergency_number=_MARK)
+_PER_PATIENT = "per patient"
+
+
+def _built_once(ui: PromptBuilder, step: Step) -> tuple[str, tuple[Choice, ...]] | str:
+    """A question's text and unticked buttons, or `_PER_PATIENT` when a text uses a
+    placeholder (or has the mark's character: built afresh, which is merely slower)."""
+    marked = PromptBuilder(ui.fm, _MARKED, ui.language)
+    text, choices = marked._question_text(step), marked.choices(step, [])
+    if _MARK in text or any(_MARK in c.label for c in choices):
+        return _PER_PATIENT
+    return text, choices
+
+
 REMAINING_CACHE_SIZE = 20_000
 
 
