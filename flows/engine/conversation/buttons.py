@@ -46,11 +46,13 @@ class Button:
 
 def encode(button: Button) -> str:
     """The wire form: `action:session:step:option` in base 36, then `:language` if any."""
-    parts = (button.session_id, button.step_index, button.option_index)
-    wire = [button.action.value, *(_b36(n) for n in parts)]
+    wire = (
+        f"{button.action.value}:{_b36(button.session_id)}:"
+        f"{_b36(button.step_index)}:{_b36(button.option_index)}"
+    )
     if button.language is not None and button.session_id == 0:
-        wire.append(button.language)
-    return ":".join(wire)
+        return f"{wire}:{button.language}"
+    return wire
 
 
 def decode(payload: str) -> Button | None:
@@ -61,10 +63,12 @@ def decode(payload: str) -> Button | None:
     language = parts.pop() if len(parts) == 5 else None
     if language is not None and not _LANGUAGE.match(language):
         return None
+    action = _ACTIONS.get(parts[0])
     try:
-        action = ButtonAction(parts[0])
         numbers = [int(p, 36) for p in parts[1:]]
     except ValueError:
+        return None
+    if action is None:
         return None
     if any(n < 0 for n in numbers) or (language is not None and numbers[0] != 0):
         return None
@@ -72,11 +76,15 @@ def decode(payload: str) -> Button | None:
 
 
 def _b36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    if number == 0:
-        return "0"
-    out = []
-    while number:
-        number, rem = divmod(number, 36)
-        out.append(digits[rem])
-    return "".join(reversed(out))
+    """`number` (>= 0) in base 36, lower case, without leading zeros."""
+    if number < _PAIRS:
+        return _SHORT[number]
+    high, low = divmod(number, _PAIRS)
+    return _b36(high) + _PADDED[low]
+
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PAIRS = 36 * 36
+_PADDED = tuple(a + b for a in _DIGITS for b in _DIGITS)  # "00" .. "zz"
+_SHORT = tuple(pair.lstrip("0") or "0" for pair in _PADDED)  # "0" .. "zz"
+_ACTIONS = {action.value: action for action in ButtonAction}
