@@ -209,7 +209,8 @@ class PromptBuilder:
 
     def remaining(self, state: IntakeState) -> int:
         """Questions from the current step to the review or end, given the answers so far."""
-        key = (state.step, *(_hashable(state.answers.get(s)) for s in self.fm.routing_steps))
+        routing = map(state.answers.get, self.fm.routing_steps)
+        key = (state.step, *[tuple(v) if isinstance(v, list) else v for v in routing])
         cached = self.fm.remaining_cache.get(key)
         if cached is None:
             cached = self._walk(state)
@@ -281,10 +282,6 @@ def _built_once(ui: PromptBuilder, step: Step) -> tuple[str, tuple[Choice, ...]]
 
 
 REMAINING_CACHE_SIZE = 20_000
-
-
-def _hashable(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value
 
 
 def _first_branch(step: Step, state: IntakeState, still_open: frozenset[str]) -> str | None:
