@@ -48,10 +48,11 @@ class RuleBook:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.facts: dict[str, Fact] = {fact.id: fact for fact in flow.facts}
-        self._fact_checks = {f.id: compiled(f.answers) for f in flow.facts if f.answers}
+        self._fact_checks = {f.id: compiled(f.answers) for f in flow.facts if f.answers is not None}
         self._rules = tuple((r.id, compiled(r.when), r.level) for r in flow.red_flags)
         self._modifiers = tuple(
-            (compiled(m.when), frozenset(m.flags), m.raise_by) for m in flow.modifiers
+            (compiled(m.when), frozenset(m.flags), tuple(m.flags), m.raise_by)
+            for m in flow.modifiers
         )
         self.index = RuleIndex(flow)
         self._after: dict[str, tuple[_Rule, ...]] = {}
@@ -90,8 +91,8 @@ class RuleBook:
         levels = {flag_id: level for flag_id, check, level in rules if check(answers, facts)}
         if not levels:
             return {}
-        for check, flags, raise_by in self._modifiers:
-            if not flags.isdisjoint(levels) and check(answers, facts):
+        for check, named, flags, raise_by in self._modifiers:
+            if not named.isdisjoint(levels) and check(answers, facts):
                 for flag_id in flags:
                     if flag_id in levels:
                         levels[flag_id] = _raise(levels[flag_id], raise_by)
