@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlmodel import Session
 
 from storage.sealing import Sealer
+from storage.transactions import DriverTransaction
 
 BUSY_TIMEOUT_MS = 5000
 POOL_SIZE = 10  # PostgreSQL connections kept open (and threads running turns)
@@ -75,6 +76,22 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def driver_transaction(self) -> Iterator[DriverTransaction]:
+        """A transaction on a driver connection (see `storage.transactions`): committed on
+        success, rolled back on error."""
+        try:
+            tx = DriverTransaction(self.engine)
+            try:
+                yield tx
+                tx.commit()
+            finally:
+                tx.close()
+        except OperationalError as exc:
+            raise StorageError(
+                describe_operational_error(exc, self.url, self.busy_timeout_ms)
+            ) from exc
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -185,6 +202,8 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.connection.dbapi_connection.in_transaction:
+            return  # begun on the driver already (a `DriverTransaction`'s session)
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 

@@ -171,7 +171,9 @@ def adopt(
     return sorted(rows)
 
 
-def claim(session: Session, *, update_id: int, chat_hash: int, owner: str | None = None) -> Claim:
+def claim(
+    session: plain_sql.Runner, *, update_id: int, chat_hash: int, owner: str | None = None
+) -> Claim:
     """Mark an update applied by this turn, if it is pending and the oldest of its chat.
 
     A received update becomes `applied` by `owner` (the instance that will send the reply): its
@@ -212,10 +214,10 @@ def _claim(dialect: str) -> Any:
     ).returning(INBOX.c.update_id)
 
 
-def status_of(session: Session, *, update_id: int) -> str | None:
+def status_of(session: plain_sql.Runner, *, update_id: int) -> str | None:
     """The status of a received update (None when it was never received)."""
     query = select(INBOX.c.status).where(INBOX.c.update_id == update_id)
-    return session.execute(query).scalar_one_or_none()
+    return plain_sql.orm(session).execute(query).scalar_one_or_none()
 
 
 def delivered(session: Session, *, update_ids: list[int]) -> None:

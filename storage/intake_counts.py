@@ -47,7 +47,7 @@ class OpenGroup:
     step_id: str = ""  # filled in by the caller from the flow's steps
 
 
-def add_counts(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> None:
+def add_counts(session: plain_sql.Runner, *, rows: Sequence[Mapping[str, Any]]) -> None:
     """Add counts (rows without `period`) to their day, month and the totals, in one statement."""
     if not rows:
         return

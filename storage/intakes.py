@@ -36,7 +36,7 @@ SESSIONS: Table = IntakeSession.__table__  # type: ignore[attr-defined]
 
 
 def find_current(
-    session: Session, *, hashes: Sequence[int], for_update: bool = False
+    session: plain_sql.Runner, *, hashes: Sequence[int], for_update: bool = False
 ) -> tuple[Patient | None, IntakeSession | None]:
     """The patient and their newest session in one query (the session locked when asked).
 
@@ -93,7 +93,9 @@ def _attribute_names(model: type[SQLModel]) -> tuple[str, ...]:
     return tuple(mapper.get_property_by_column(c).key for c in mapper.local_table.columns)
 
 
-def save_session(session: Session, *, record: IntakeSession, values: dict[str, Any]) -> None:
+def save_session(
+    session: plain_sql.Runner, *, record: IntakeSession, values: dict[str, Any]
+) -> None:
     """Write columns of a stored session in one `UPDATE` (no unit-of-work flush); the loaded
     object then holds them as stored."""
     names = tuple(sorted(values))

@@ -27,7 +27,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from storage.transactions import DriverTransaction
+
 Processor = Callable[[Any], Any]
+Runner = Session | DriverTransaction  # where statements run: an ORM session's transaction or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +99,10 @@ def insert_for(dialect: str) -> Any:
 
 
 def prepared(
-    session: Session, key: Hashable, build: Callable[[str], ClauseElement], keys: Iterable[str] = ()
+    session: Runner, key: Hashable, build: Callable[[str], ClauseElement], keys: Iterable[str] = ()
 ) -> PlainStatement:
     """The statement `build(dialect name)` compiled for the session's dialect, once per `key`."""
-    dialect = session.get_bind().dialect
+    dialect = dialect_of(session)
     found = _PREPARED.get((key, dialect.name))
     if found is None:
         found = compile_plain(build(dialect.name), dialect, keys)
@@ -110,7 +113,19 @@ def prepared(
 _PREPARED: dict[tuple[Hashable, str], PlainStatement] = {}
 
 
-def run(session: Session, statement: PlainStatement, values: Mapping[str, Any]) -> list[Any]:
+def dialect_of(session: Runner) -> Dialect:
+    """The dialect of the database the session's transaction is on."""
+    if isinstance(session, DriverTransaction):
+        return session.dialect
+    return session.get_bind().dialect
+
+
+def orm(session: Runner) -> Session:
+    """An ORM session in the same transaction (for statements not run as plain SQL)."""
+    return session.session if isinstance(session, DriverTransaction) else session
+
+
+def run(session: Runner, statement: PlainStatement, values: Mapping[str, Any]) -> list[Any]:
     """Execute once in the session's transaction; the rows it returned, read."""
     cursor = _cursor(session)
     try:
@@ -123,9 +138,7 @@ def run(session: Session, statement: PlainStatement, values: Mapping[str, Any]) 
     return [statement.read(row) for row in rows]
 
 
-def run_many(
-    session: Session, statement: PlainStatement, rows: Sequence[Mapping[str, Any]]
-) -> None:
+def run_many(session: Runner, statement: PlainStatement, rows: Sequence[Mapping[str, Any]]) -> None:
     """Execute once per row of values, in one driver call, in the session's transaction."""
     cursor = _cursor(session)
     try:
@@ -136,8 +149,10 @@ def run_many(
         cursor.close()
 
 
-def _cursor(session: Session) -> Any:
+def _cursor(session: Runner) -> Any:
     """A DBAPI cursor on the connection of the session's transaction (begun if need be)."""
+    if isinstance(session, DriverTransaction):
+        return session.cursor()
     return session.connection().connection.cursor()
 
 

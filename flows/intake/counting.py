@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import time
 
-from sqlmodel import Session
-
 from flows.analytics.tally import INTAKE, Before, Progress, Tally, count_opening, count_turn
 from flows.engine.conversation.state import IntakeState
 from flows.engine.conversation.turns import Conversation
-from storage import intake_counts
+from storage import intake_counts, plain_sql
 from storage.tables import IntakeSession, utcnow
 
 
@@ -63,7 +61,7 @@ class TurnCounts:
         tally.add(INTAKE, "cancelled")
         tally.add(step, "dropped")
 
-    def save(self, tx: Session) -> None:
+    def save(self, tx: plain_sql.Runner) -> None:
         """Add the turn's counts in the turn's transaction (nothing when there are none)."""
         rows = [row for tally in self._tallies.values() for row in tally.rows()]
         intake_counts.add_counts(tx, rows=rows)

@@ -24,9 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from flows.analytics.tally import Before, Progress
 from flows.engine.conversation.alerts import URGENT, Outcome
@@ -53,6 +51,7 @@ from flows.registry import FlowRegistry
 from storage import inbox, intakes, queue
 from storage.database import Database
 from storage.tables import IntakeSession, Patient, ReviewItem, utcnow
+from storage.transactions import DriverTransaction
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ QUEUED_AT_ONCE = frozenset({"same_day"})  # mid-intake levels the clinicians hea
 class _Context:
     """The loaded pieces of one turn."""
 
-    tx: Session
+    tx: DriverTransaction
     inbound: Inbound
     hashes: tuple[int, ...]  # keyed hashes of the Telegram id, newest key first
     patient: Patient | None
@@ -136,7 +135,7 @@ class IntakeService:
 
     def _handle_once(self, inbound: Inbound) -> Turn:
         hashes = self.database.sealer.lookup_hashes(inbound.user_id)
-        with self.database.transaction() as tx:
+        with self.database.driver_transaction() as tx:
             if inbound.update_id is not None:
                 claim = inbox.claim(
                     tx, update_id=inbound.update_id, chat_hash=hashes[0], owner=self.claimant
@@ -161,11 +160,11 @@ class IntakeService:
 
     # --- one turn --------------------------------------------------------------------------
 
-    def _load(self, tx: Session, inbound: Inbound, hashes: tuple[int, ...]) -> _Context:
+    def _load(self, tx: DriverTransaction, inbound: Inbound, hashes: tuple[int, ...]) -> _Context:
         patient, record = intakes.find_current(tx, hashes=hashes, for_update=True)
         if patient is not None and patient.telegram_id_hash != hashes[0]:
             patient.telegram_id_hash = hashes[0]  # found under an older key: renew it
-            tx.add(patient)
+            tx.session.add(patient)
         source = inbound.source
         if record is not None and record.status == ACTIVE:
             conversation = self.registry.get(record.flow_id, record.flow_version)
@@ -215,8 +214,8 @@ class IntakeService:
         record, patient = ctx.record, ctx.patient
         assert record is not None
         assert patient is not None
-        intakes.erase_session(ctx.tx, session_id=_id(record), patient_id=_id(patient))
-        inbox.forget(ctx.tx, chat_hashes=ctx.hashes)
+        intakes.erase_session(ctx.tx.session, session_id=_id(record), patient_id=_id(patient))
+        inbox.forget(ctx.tx.session, chat_hashes=ctx.hashes)
         log.info("intake.erased_minor")
 
     def _before_consent(self, ctx: _Context) -> Turn:
@@ -279,13 +278,13 @@ class IntakeService:
         patient = ctx.patient
         if patient is not None and patient.consented_at and patient.language != ctx.state.language:
             patient.language = ctx.state.language
-            ctx.tx.add(patient)
+            ctx.tx.session.add(patient)
 
     def _after_end(self, ctx: _Context) -> Turn:
         """Text after an intake ended: screened, and any red flag stored and referred."""
         assert ctx.record is not None
         late = answer_after_end(
-            ctx.tx,
+            ctx.tx.session,
             record=ctx.record,
             patient=ctx.patient,
             inbound=ctx.inbound,
@@ -300,7 +299,7 @@ class IntakeService:
     def _restart(self, ctx: _Context, active: bool) -> Turn:
         if active and ctx.record is not None:
             ctx.record.status, ctx.record.ended_at = CANCELLED, utcnow()
-            ctx.tx.add(ctx.record)
+            ctx.tx.session.add(ctx.record)
             self._audit(ctx, "intake.restarted")
             ctx.counts.cancelled(ctx.record, ctx.state.step)
         conversation = self.registry.active_conversation()
@@ -317,7 +316,7 @@ class IntakeService:
 
     def _open_session(self, ctx: _Context) -> None:
         ctx.patient, ctx.record = open_session(
-            ctx.tx,
+            ctx.tx.session,
             patient=ctx.patient,
             inbound=ctx.inbound,
             state=ctx.state,
@@ -360,7 +359,7 @@ class IntakeService:
         assert record is not None
         flags = [state.flags.get(f) or {"id": f, "level": lvl} for f, lvl in state.raised.items()]
         referral = refer(
-            ctx.tx,
+            ctx.tx.session,
             session_id=_id(record),
             flags=flags,
             sealer=self.database.sealer,
@@ -369,15 +368,14 @@ class IntakeService:
         log.info("intake.queued session=%s review=%s", record.id, referral.item_id)
         self._wake_after_commit(ctx.tx, referral)
 
-    def _wake_after_commit(self, tx: Session, referral: Referral) -> None:
+    def _wake_after_commit(self, tx: DriverTransaction, referral: Referral) -> None:
         """Wake the review-chat delivery once the item is committed (so the worker sees it)."""
-        notify = self.on_queued
-        if notify is not None:
-            event.listen(tx, "after_commit", lambda _tx: notify(), once=True)
+        if self.on_queued is not None:
+            tx.after_commit(self.on_queued)
 
     def _audit(self, ctx: _Context, action: str) -> None:
         queue.audit(
-            ctx.tx,
+            ctx.tx.session,
             actor="patient",
             action=action,
             session_id=ctx.record.id if ctx.record else None,
