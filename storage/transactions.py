@@ -31,6 +31,7 @@ class DriverTransaction:
         self._connection: Connection | None = None
         self._session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._committed = False
         if self.dialect.name == "sqlite":
             try:
                 self._driver(self._begin_immediate)
@@ -67,6 +68,7 @@ class DriverTransaction:
             self._connection.commit()
         else:
             self._driver(self._pooled.commit)
+            self._committed = True
         for callback in self._after_commit:
             callback()
 
@@ -76,8 +78,10 @@ class DriverTransaction:
             self._session.close()
         if self._connection is not None:
             self._connection.close()
+        elif self._committed:  # nothing to reset: back to the pool without a rollback
+            self._pooled._close_special(transaction_reset=True)
         else:
-            self._pooled.close()
+            self._pooled.close()  # the pool rolls back what is left
 
     def _begin_immediate(self) -> None:
         """Take SQLite's write lock now (see `storage.database`)."""
