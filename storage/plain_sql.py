@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect
+from sqlalchemy import Date, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 from storage.transactions import DriverTransaction
 
@@ -69,9 +70,10 @@ def compile_plain(
     params = compiled.construct_params(_check=False)
     every: dict[str, Processor] = {}
     for name in params:
-        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        column_type = compiled.binds[name].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            every[name] = process
+            every[name] = _memoised(process) if _is_temporal(column_type) else process
     given = set(keys) | {name for name in params if compiled.binds[name].required}
     processors = {name: process for name, process in every.items() if name in given}
     defaults = {
@@ -83,6 +85,31 @@ def compile_plain(
     columns = getattr(statement, "exported_columns", ())
     results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     return PlainStatement(compiled.string, order, defaults, processors, results, dialect)
+
+
+def _is_temporal(column_type: TypeEngine[Any]) -> bool:
+    """Whether a column holds dates or timestamps (immutable values that a turn repeats)."""
+    return isinstance(column_type._type_affinity, type) and issubclass(
+        column_type._type_affinity, (Date, DateTime)
+    )
+
+
+MEMO_SIZE = 256  # processed values kept per parameter (dates repeat; timestamps recur twice)
+
+
+def _memoised(process: Processor) -> Processor:
+    """`process` remembering its last few results (for immutable, hashable values only)."""
+    memo: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        found = memo.get(value)
+        if found is None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            found = memo[value] = process(value)
+        return found
+
+    return remembered
 
 
 def _getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:

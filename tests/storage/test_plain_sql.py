@@ -5,7 +5,7 @@ SQLAlchemy's; and an answer turn runs four statements between BEGIN and COMMIT."
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +181,21 @@ def test_an_answer_turn_runs_four_statements(services: Services) -> None:
         *["INSERT INTO intake_counts"] * counting,
         "COMMIT",
     ]
+
+
+def test_remembered_date_and_timestamp_binds_match_sqlalchemy(database: Database) -> None:
+    """Bind processors of date and timestamp columns are remembered per value: past the memo's
+    size, and with one instant in two time zones, they give what SQLAlchemy's give."""
+    counts = IntakeCount.__table__  # type: ignore[attr-defined]
+    dialect = database.engine.dialect
+    keys = intake_counts.KEY + intake_counts.COLUMNS
+    statement = plain_sql.compile_plain(intake_counts._upsert(dialect.name), dialect, keys)
+    unchanged = lambda value: value  # noqa: E731  # a driver that takes dates as they are
+    plain_day = counts.c.day.type.dialect_impl(dialect).bind_processor(dialect) or unchanged
+    remembered = statement.processors.get("day", unchanged)
+    days = [date(2026, 1, 1) + timedelta(days=i % 300) for i in range(2 * plain_sql.MEMO_SIZE)]
+    assert [remembered(d) for d in days] == [plain_day(d) for d in days]
+    claim = plain_sql.compile_plain(inbox._claim(dialect.name), dialect, inbox.CLAIM_KEYS)
+    at = claim.processors["received_at"]
+    elsewhere = WHEN.astimezone(timezone(timedelta(hours=-5)))
+    assert at(WHEN) == at(elsewhere) == at(WHEN.replace(tzinfo=UTC))
