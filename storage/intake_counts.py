@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, and_, case, func, or_, select
@@ -33,6 +34,7 @@ ZEROS = dict.fromkeys(COLUMNS, 0)
 ACTIVE = "active"
 LEFT = ("abandoned", "withdrawn")  # statuses of intakes left before their end
 ALL_DAYS = date.min  # the `day` of the running totals (period "all")
+IN_KEY_ORDER = itemgetter(*KEY)  # a row's key as a tuple, to sort rows by
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ def add_counts(session: plain_sql.Runner, *, rows: Sequence[Mapping[str, Any]]) 
         ]
     # Rows in key order: concurrent turns (several instances on PostgreSQL) then lock the
     # shared counter rows in the same order and cannot deadlock on them.
-    values.sort(key=lambda v: tuple(v[k] for k in KEY))
+    values.sort(key=IN_KEY_ORDER)
     statement = plain_sql.prepared(session, "counts", _upsert, KEY + COLUMNS)
     plain_sql.run_many(session, statement, values)
 
