@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, bindparam, delete, inspect, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from storage import plain_sql
@@ -103,6 +103,10 @@ def save_session(
     build, keys = (lambda _: _session_update(names)), ("row_id", *params)
     statement = plain_sql.prepared(session, ("update", names), build, keys)
     plain_sql.run(session, statement, {"row_id": record.id, **params})
+    state = instance_state(record)
+    if state.detached and not state.modified:
+        state.dict.update(values)  # a clean row in no session: its values are the stored ones
+        return
     for name, value in values.items():
         set_committed_value(record, name, value)
 

@@ -134,6 +134,23 @@ def test_the_current_session_reads_as_the_orm_reads_it(database: Database) -> No
         assert loaded.started_at.tzinfo is UTC
 
 
+def test_a_saved_session_then_changed_in_a_session_keeps_both(database: Database) -> None:
+    """Columns written by `save_session` on a loaded row count as stored: a later change through
+    the ORM writes only what it changed, over them."""
+    _, session_id = seed_session(database, telegram_hash=12)
+    with database.driver_transaction() as tx:
+        _, record = intakes.find_current(tx, hashes=[12], for_update=True)
+        assert record is not None
+        intakes.save_session(tx, record=record, values={"step_key": 8, "state": "p1:t"})
+        assert not inspect(record).modified
+        record.status = "cancelled"
+        tx.session.add(record)
+    with database.transaction() as tx:
+        loaded = tx.get(IntakeSession, session_id)
+        assert loaded is not None
+        assert (loaded.step_key, loaded.state, loaded.status) == (8, "p1:t", "cancelled")
+
+
 def test_a_patient_without_a_session_is_found(database: Database) -> None:
     """No session yet: the patient alone (under an older key's hash too), else nobody."""
     with database.transaction() as tx:
