@@ -6,7 +6,8 @@ loading) had cost more CPU than the database spent running them. A `PlainStateme
 built by SQLAlchemy from the tables of `storage.tables` (the single source of truth: no schema
 is copied by hand), but compiled once per dialect into its SQL text, its parameter order and
 the type processors of its parameters and result columns; `run` then hands that text and the
-processed values straight to the driver, on the connection of the session's transaction. So
+processed values straight to the driver, on the connection of the caller's transaction (an ORM
+session's, or a `storage.transactions.DriverTransaction`, which is the turn's). So
 the SQL, the stored values and the transaction are the ones SQLAlchemy would have used, and a
 driver error is raised as SQLAlchemy's (`IntegrityError`, `OperationalError`, ...) with its
 parameters hidden, like any other statement's.
