@@ -5,17 +5,39 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 from telegram import InputFile
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.telegram.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest, form_encoded
 
 TOKEN = "123456:SECRET-token"
+TEXT = st.text(st.characters(exclude_categories=["Cs"]))  # any text UTF-8 can encode
+
+
+@given(st.dictionaries(TEXT, TEXT, max_size=4))
+def test_a_form_body_is_what_urlencode_gives(fields: dict[str, str]) -> None:
+    """Every byte is quoted as `urllib.parse.urlencode` quotes it (spaces, emoji, & and =)."""
+    assert form_encoded(fields) == urlencode(fields).encode("ascii")
+
+
+def test_a_form_body_keeps_a_question_and_its_keyboard() -> None:
+    """A real send's fields: line breaks, quotes, a check mark and JSON survive the round trip."""
+    fields = {
+        "chat_id": "10000007",
+        "text": 'Question 2 of about 30\n\nTap "None of these" ✅ — 🙂',
+        "reply_markup": '{"inline_keyboard":[[{"text":"Yes","callback_data":"c:8:r:0"}]]}',
+    }
+    body = form_encoded(fields)
+    assert body == urlencode(fields).encode("ascii")
+    assert dict(parse_qsl(body.decode("ascii"))) == fields
 
 
 @pytest.fixture
