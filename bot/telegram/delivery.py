@@ -8,22 +8,22 @@ message of the current question. A 403 from Telegram means the patient blocked t
 are marked unreachable and the rest of the turn is not sent. Pacing and `RetryAfter` are the
 `Pacer`'s business, below this.
 
-Sends and edits go out through `Bot.do_api_request` without a return type: python-telegram-bot
-would otherwise build a `Message` (chat, user, keyboard objects) from every response, which
-nothing here reads but a sent message's id and text (about 6% of the bot's CPU per update).
+Sends and edits go out through `bot.telegram.calls.call`, their response left as JSON:
+python-telegram-bot would otherwise build a `Message` (chat, user, keyboard objects) from every
+response, which nothing here reads but a sent message's id and text (about 6% of the bot's CPU
+per update), and pass each call's fields through layers that change nothing here.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import BadRequest, Forbidden
-from telegram.warnings import PTBUserWarning
 
+from bot.telegram.calls import call
 from bot.telegram.keyboards import (
     InlineKeyboard,
     Labels,
@@ -38,8 +38,6 @@ from flows.engine.conversation.values import Prompt, PromptKind, Turn
 _LOG = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096  # UTF-16 code units, as Telegram counts them
 Markup = InlineKeyboard | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
-# `do_api_request` warns that Bot has a method for these; it is called for the raw response.
-RAW_CALLS = r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,6 @@ class Delivery:
         self.intake = intake
         self.questions = questions
         self._labels: dict[str | None, Labels] = {}
-        warnings.filterwarnings("ignore", RAW_CALLS, PTBUserWarning)
 
     def labels(self, language: str | None) -> Labels:
         """The Back/Skip/Done words in a language (cached)."""
@@ -200,8 +197,7 @@ class Delivery:
 
     async def _call(self, endpoint: str, **fields: Any) -> Any:
         """A Bot API call whose response is left as JSON (None fields are left out)."""
-        given = {name: value for name, value in fields.items() if value is not None}
-        return await self.bot.do_api_request(endpoint, api_kwargs=given)
+        return await call(self.bot, endpoint, **fields)
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

@@ -14,6 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.telegram.calls import call
 from bot.telegram.delivery import Delivery
 from bot.telegram.inbound import button_action, inbound_from, language_of
 from bot.telegram.questions import QuestionMemory
@@ -29,10 +30,12 @@ async def answer_query(query: CallbackQuery, text: str | None = None) -> None:
     """Stop the button's spinner (with a notice); a query too old to answer changes nothing.
 
     After downtime the pending presses are handled late and Telegram refuses to answer them;
-    the turn was committed all the same, so its reply must still go out.
+    the turn was committed all the same, so its reply must still go out. The call is
+    `CallbackQuery.answer`'s (`answerCallbackQuery` with the query's id and the text), made
+    without building it through python-telegram-bot's method (see `bot.telegram.calls`).
     """
     try:
-        await query.answer(text)
+        await call(query.get_bot(), "answerCallbackQuery", callback_query_id=query.id, text=text)
     except BadRequest as exc:
         _LOG.info("callback query not answered: %s", type(exc).__name__)
 
