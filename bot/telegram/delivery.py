@@ -202,6 +202,8 @@ class Delivery:
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Split a text into parts Telegram accepts, at paragraph, line or word ends when possible."""
+    if 2 * len(text) <= limit:  # fits even if every character takes two UTF-16 units
+        return [text]
     parts: list[str] = []
     rest = text
     while _units(rest) > limit:
