@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,10 @@ class QuestionMemory:
         if before is not None and asked.step is not None and before.step == asked.step:
             since = min(before.since or before.message_id, since)
         # patients on the same step share one text (interned): the memory is not per patient
-        self._asked[chat_id] = replace(asked, since=since, text=sys.intern(asked.text))
+        text = sys.intern(asked.text)
+        self._asked[chat_id] = Asked(
+            asked.message_id, text, asked.has_buttons, asked.step, since, asked.language
+        )
         self._asked.move_to_end(chat_id)
         if len(self._asked) > self._capacity:
             self._asked.popitem(last=False)
