@@ -16,8 +16,10 @@ python-telegram-bot objects: one goes out with nearly every turn, and building a
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flows.engine.conversation.buttons import Button, ButtonAction, encode
 from flows.engine.conversation.values import Choice, Prompt
@@ -27,6 +29,8 @@ ANSWER_MARK = "» "
 SCALE_ROW = 6  # 0-5 on the first row, 6-10 on the second
 SHORT_LABEL = 14  # labels up to this length sit two to a row
 InlineKeyboard = str  # an inline keyboard markup, as the Bot API's JSON
+TEMPLATES = 2048  # keyboards kept cut for reuse (a flow has ~60 questions; multi-selects vary)
+TEMPLATE_SESSION = 1  # the session a keyboard is built with before it is cut
 ButtonJSON = dict[str, str]
 
 
@@ -58,8 +62,48 @@ def prompt_keyboard(
     """
     if prompt.step_index is None:
         return None
-    step, session_id = prompt.step_index, session_id or 0
-    lang = language if session_id == 0 else None
+    if not session_id:  # the language rides on the buttons: built afresh (a turn or two)
+        return _keyboard(prompt, 0, labels, language)
+    template = _template(prompt, labels)
+    if template is None:
+        return _keyboard(prompt, session_id, labels)
+    return _session_of(session_id).join(template)
+
+
+@lru_cache(maxsize=TEMPLATES)
+def _template(prompt: Prompt, labels: Labels) -> list[str] | None:
+    """A prompt's keyboard cut where its session goes (the same for every patient), or None.
+
+    Patients on the same question get the same keyboard but for the session in each button's
+    payload (`action:session:step:option`); joining the parts with the session is a few string
+    copies where building it is a few dozen calls. None when the keyboard could not be cut
+    cleanly (a label that happens to hold the cut mark), or when the prompt has no buttons.
+    """
+    mark = f"~{uuid.uuid4().hex}~"
+    keyboard = _keyboard(prompt, TEMPLATE_SESSION, labels)
+    if keyboard is None:
+        return None
+    rows = json.loads(keyboard)["inline_keyboard"]
+    for row in rows:
+        for button in row:
+            wire = button["callback_data"].split(":")
+            wire[1] = mark
+            button["callback_data"] = ":".join(wire)
+    marked = _markup(rows)
+    parts = marked.split(mark)
+    return parts if len(parts) == 1 + sum(len(row) for row in rows) else None
+
+
+def _session_of(session_id: int) -> str:
+    """A session as button payloads write it."""
+    return encode(Button(ButtonAction.CHOOSE, session_id, 0, 0)).split(":")[1]
+
+
+def _keyboard(
+    prompt: Prompt, session_id: int, labels: Labels, language: str | None = None
+) -> InlineKeyboard | None:
+    assert prompt.step_index is not None
+    step, lang = prompt.step_index, language if session_id == 0 else None
     rows = _option_rows(prompt, session_id, step, lang)
     if prompt.multi:
         rows.append([_button(labels.done, ButtonAction.DONE, session_id, step, 0, lang)])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.telegram import keyboards
 from bot.telegram.keyboards import (
     InlineKeyboard,
     Labels,
@@ -124,3 +128,44 @@ def test_plain_messages_have_no_keyboard_and_questions_show_progress() -> None:
     """A notice renders without buttons; a question's text starts with its progress line."""
     assert prompt_keyboard(Prompt(text="Thanks"), 7, LABELS) is None
     assert prompt_text(question(progress=(3, 20)), LABELS) == "Question 3 of about 20\n\nQ?"
+
+
+LABEL = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=30)
+
+
+@settings(max_examples=200)
+@given(
+    labels=st.lists(LABEL, min_size=1, max_size=11),
+    selected=st.lists(st.booleans(), min_size=11, max_size=11),
+    kind=st.sampled_from(["single", "multi", "scale", "confirm", "language"]),
+    back=st.booleans(),
+    skip=st.booleans(),
+    sessions=st.lists(st.integers(1, 2**40), min_size=2, max_size=4),
+)
+def test_a_reused_keyboard_is_the_one_built_for_the_session(
+    labels: list[str],
+    selected: list[bool],
+    kind: str,
+    back: bool,
+    skip: bool,
+    sessions: list[int],
+) -> None:
+    """Keyboards cut once per prompt give every session exactly the keyboard built for it."""
+    choices = tuple(Choice(f"v{i}", label, selected[i]) for i, label in enumerate(labels))
+    multi = kind == "multi"
+    prompt = question(answer_kind=kind, multi=multi, choices=choices, can_back=back, can_skip=skip)
+    assert keyboards._template(prompt, LABELS) is not None  # reused, not built again
+    for session in sessions:
+        got = prompt_keyboard(prompt, session, LABELS)
+        assert got == keyboards._keyboard(prompt, session, LABELS)
+        payloads = [decode(data) for row in rows(got) for _, data in row]
+        assert {p.session_id for p in payloads if p is not None} == {session}
+
+
+def test_a_label_holding_the_payload_separator_still_gets_its_own_keyboard() -> None:
+    """Labels with colons, tildes and quotes: the payloads still name the patient's session."""
+    prompt = question(choices=(Choice("a", 'a:1:~"x"~'), Choice("b", "~~")), can_back=True)
+    first, second = prompt_keyboard(prompt, 7, LABELS), prompt_keyboard(prompt, 8, LABELS)
+    assert first == keyboards._keyboard(prompt, 7, LABELS)
+    assert second == keyboards._keyboard(prompt, 8, LABELS)
+    assert [label for row in rows(second) for label, _ in row] == ['a:1:~"x"~', "~~", "Back"]
