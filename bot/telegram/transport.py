@@ -11,6 +11,8 @@ URL holds the bot token.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import aiohttp
 from telegram._utils.types import ODVInput  # the type PTB's own transports use
 from telegram.error import NetworkError, TimedOut
@@ -19,6 +21,7 @@ from telegram.request import BaseRequest, RequestData
 DEFAULT_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
 FORM = "application/x-www-form-urlencoded"
+Timeout = aiohttp.ClientTimeout
 _ALWAYS_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
 # Each byte as `urllib.parse.quote_plus` writes it: safe as itself, space as +, else %XX.
 _QUOTED = [
@@ -74,10 +77,10 @@ class AiohttpRequest(BaseRequest):
         """Send one request; the status code and body."""
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
-        timeout = aiohttp.ClientTimeout(
-            sock_read=_given(read_timeout, self._read_timeout),
-            sock_connect=_given(connect_timeout, self._connect_timeout),
-            connect=_given(pool_timeout, self._pool_timeout),
+        timeout = _timeout(
+            _given(read_timeout, self._read_timeout),
+            _given(connect_timeout, self._connect_timeout),
+            _given(pool_timeout, self._pool_timeout),
         )
         try:
             async with self._session.request(
@@ -92,6 +95,12 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}") from err
+
+
+@lru_cache(maxsize=64)
+def _timeout(read: float | None, connect: float | None, pool: float | None) -> Timeout:
+    """The timeouts of a request (a few combinations, each built once)."""
+    return aiohttp.ClientTimeout(sock_read=read, sock_connect=connect, connect=pool)
 
 
 def _given(value: object, default: float | None) -> float | None:
