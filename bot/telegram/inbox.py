@@ -43,6 +43,7 @@ from telegram import Bot, Update
 from telegram._utils.types import ODVInput  # the type PTB's own transports use
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram.poll import read_poll
 from bot.telegram.processor import chat_key
 from storage import inbox
 from storage.database import Database
@@ -266,9 +267,10 @@ class InboxQueue(asyncio.Queue[object]):
         """Keep a poll's updates as sent (stored as they are, not serialised again by PTB);
         the parsed body, pressed keyboards left out, for PTB (see `InboxGate`)."""
         try:
-            parsed: dict[str, Any] = json.loads(body)
+            parsed, texts = read_poll(body)
             result = parsed["result"]
-            self.polled = {item["update_id"]: json.dumps(item).encode() for item in result}
+            sent = zip(result, texts, strict=True)
+            self.polled = {item["update_id"]: raw.encode() for item, raw in sent}
         except (ValueError, TypeError, KeyError):
             self.polled = {}  # PTB reports the error; `put` then stores PTB's own JSON
             return None
