@@ -13,6 +13,7 @@ from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot.telegram.calls import call
 from bot.telegram.transport import AiohttpRequest
+from tests.bot.loopback import serving
 
 TOKEN = "123456:SECRET-token"
 ME = {"id": 123456, "is_bot": True, "first_name": "Intake", "username": "intake_bot"}
@@ -39,14 +40,8 @@ async def api() -> AsyncIterator[tuple[str, Seen]]:
         result = {"sendMessage": MESSAGE, "getMe": ME}.get(method, True)
         return web.json_response({"ok": True, "result": result})
 
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", record)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/bot", seen
-    await runner.cleanup()
+    async with serving(record) as root:
+        yield f"{root}/bot", seen
 
 
 class Recorder(BaseRateLimiter[int]):

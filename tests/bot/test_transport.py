@@ -17,6 +17,7 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.telegram.transport import AiohttpRequest, form_encoded
+from tests.bot.loopback import serving
 
 TOKEN = "123456:SECRET-token"
 TEXT = st.text(st.characters(exclude_categories=["Cs"]))  # any text UTF-8 can encode
@@ -53,15 +54,8 @@ async def server() -> AsyncIterator[tuple[str, list[web.Request], list[bytes]]]:
             await asyncio.sleep(5)
         return web.json_response({"ok": True, "result": True})
 
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", record)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}/bot{TOKEN}", seen, bodies
-    await runner.cleanup()
+    async with serving(record) as root:
+        yield f"{root}/bot{TOKEN}", seen, bodies
 
 
 async def test_form_fields_are_posted_and_the_answer_returned(server) -> None:  # type: ignore[no-untyped-def]
