@@ -23,13 +23,12 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeEngine
 
-from storage.transactions import DriverTransaction
+from storage.transactions import DriverTransaction, as_sqlalchemy
 
 Processor = Callable[[Any], Any]
 Runner = Session | DriverTransaction  # where statements run: an ORM session's transaction or not
@@ -159,8 +158,8 @@ def run(session: Runner, statement: PlainStatement, values: Mapping[str, Any]) -
     try:
         cursor.execute(statement.sql, statement.bind(values))
         rows = cursor.fetchall() if cursor.description is not None else []
-    except Exception as exc:
-        raise _wrapped(exc, statement) from exc
+    except statement.dialect.loaded_dbapi.Error as exc:
+        raise as_sqlalchemy(exc, statement.dialect, statement.sql) from exc
     finally:
         cursor.close()
     return [statement.read(row) for row in rows]
@@ -171,8 +170,8 @@ def run_many(session: Runner, statement: PlainStatement, rows: Sequence[Mapping[
     cursor = _cursor(session)
     try:
         cursor.executemany(statement.sql, [statement.bind(values) for values in rows])
-    except Exception as exc:
-        raise _wrapped(exc, statement) from exc
+    except statement.dialect.loaded_dbapi.Error as exc:
+        raise as_sqlalchemy(exc, statement.dialect, statement.sql) from exc
     finally:
         cursor.close()
 
@@ -182,13 +181,3 @@ def _cursor(session: Runner) -> Any:
     if isinstance(session, DriverTransaction):
         return session.cursor()
     return session.connection().connection.cursor()
-
-
-def _wrapped(exc: Exception, statement: PlainStatement) -> BaseException:
-    """A driver error as SQLAlchemy raises it (the same classes; parameters hidden)."""
-    dbapi = statement.dialect.loaded_dbapi
-    if not isinstance(exc, dbapi.Error):
-        return exc
-    return DBAPIError.instance(
-        statement.sql, None, exc, dbapi.Error, hide_parameters=True, dialect=statement.dialect
-    )

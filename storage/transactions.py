@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlmodel import Session
 
 
@@ -93,10 +93,15 @@ class DriverTransaction:
 
     def _driver(self, call: Callable[[], Any]) -> Any:
         """A driver call, its error raised as SQLAlchemy's."""
-        dbapi = self.dialect.loaded_dbapi
         try:
             return call()
-        except dbapi.Error as exc:
-            raise DBAPIError.instance(
-                None, None, exc, dbapi.Error, hide_parameters=True, dialect=self.dialect
-            ) from exc
+        except self.dialect.loaded_dbapi.Error as exc:
+            raise as_sqlalchemy(exc, self.dialect) from exc
+
+
+def as_sqlalchemy(exc: Exception, dialect: Dialect, sql: str | None = None) -> StatementError:
+    """A driver error (`dialect.loaded_dbapi.Error`) as SQLAlchemy raises it: the same
+    classes, parameters hidden."""
+    return DBAPIError.instance(
+        sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+    )
