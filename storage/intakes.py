@@ -43,16 +43,17 @@ def find_current(
     Plain SQL (`storage.plain_sql`): the rows come back as detached objects, as if loaded;
     `session.add` one to have a change written.
     """
+    params = {f"hash_{i}": h for i, h in enumerate(hashes)}
     current = ("current", len(hashes), for_update)
     query = plain_sql.prepared(session, current, lambda _: _current(len(hashes), for_update))
-    rows = plain_sql.run(session, query, {f"hash_{i}": h for i, h in enumerate(hashes)})
+    rows = plain_sql.run(session, query, params)
     if rows:
         row = rows[0]
         split = len(PATIENTS.columns)
         return _detached(Patient, row[:split]), _detached(IntakeSession, row[split:])
     patient = ("patient", len(hashes))
     query = plain_sql.prepared(session, patient, lambda _: _patient(len(hashes)))
-    rows = plain_sql.run(session, query, {f"hash_{i}": h for i, h in enumerate(hashes)})
+    rows = plain_sql.run(session, query, params)
     return (_detached(Patient, rows[0]) if rows else None), None
 
 
